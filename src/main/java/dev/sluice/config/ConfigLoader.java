@@ -1,0 +1,458 @@
+package dev.sluice.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Reads a YAML configuration, substitutes {@code ${VAR}} and {@code ${VAR:-default}} from the
+ * environment, applies provider presets, and validates everything, including timeout hierarchies
+ * that cannot work. Every problem is reported with its path and line.
+ */
+public final class ConfigLoader {
+  public static final String DEFAULT_RESOURCE = "/sluice-default.yaml";
+  private static final Pattern VAR = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?}");
+  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+  private final Map<String, String> env;
+
+  public ConfigLoader(Map<String, String> env) {
+    this.env = Map.copyOf(env);
+  }
+
+  public static ConfigLoader fromEnvironment() {
+    return new ConfigLoader(System.getenv());
+  }
+
+  /** The outcome of reading a configuration: the config when there are no errors, and all problems. */
+  public record Result(SluiceConfig config, List<ConfigProblem> problems) {
+    public boolean ok() {
+      return config != null;
+    }
+
+    public List<ConfigProblem> warnings() {
+      return problems.stream().filter(p -> p.severity() == ConfigProblem.Severity.WARNING).toList();
+    }
+  }
+
+  public Result check(Path file) {
+    String text;
+    try {
+      text = Files.readString(file, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      return new Result(null, List.of(new ConfigProblem(ConfigProblem.Severity.ERROR, "", 0,
+          "cannot read " + file + ": " + e.getMessage())));
+    }
+    Path dir = file.toAbsolutePath().getParent();
+    return check(text, file.toString(), dir == null ? Path.of(".") : dir, false);
+  }
+
+  public SluiceConfig load(Path file) {
+    return orThrow(check(file), file.toString());
+  }
+
+  /** The built-in configuration: model {@code demo} on simulated deployments, presets from the environment. */
+  public Result checkDefault() {
+    try (InputStream in = ConfigLoader.class.getResourceAsStream(DEFAULT_RESOURCE)) {
+      String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+      return check(text, "built-in default", Path.of("."), true);
+    } catch (IOException e) {
+      throw new IllegalStateException("the built-in configuration is missing from the jar", e);
+    }
+  }
+
+  public SluiceConfig loadDefault() {
+    return orThrow(checkDefault(), "built-in default");
+  }
+
+  public SluiceConfig loadText(String yaml, String source) {
+    return orThrow(check(yaml, source, Path.of("."), false), source);
+  }
+
+  private static SluiceConfig orThrow(Result r, String source) {
+    if (!r.ok()) {
+      throw new ConfigException(source, r.problems().stream()
+          .filter(p -> p.severity() == ConfigProblem.Severity.ERROR).toList());
+    }
+    return r.config();
+  }
+
+  /**
+   * @param quietAutoOff true for the built-in configuration, where presets without keys are
+   *                     expected to be off and are not worth a warning
+   */
+  public Result check(String yaml, String source, Path baseDir, boolean quietAutoOff) {
+    YamlLocator locator = YamlLocator.of(yaml);
+    Problems problems = new Problems(locator);
+    JsonNode root;
+    try {
+      root = YAML.readTree(yaml);
+    } catch (IOException e) {
+      String msg = e.getMessage() == null ? e.toString() : e.getMessage().split("\n")[0];
+      int line = e instanceof com.fasterxml.jackson.core.JsonProcessingException jpe && jpe.getLocation() != null
+          ? jpe.getLocation().getLineNr() : 0;
+      return new Result(null, List.of(new ConfigProblem(ConfigProblem.Severity.ERROR, "", line,
+          "not valid YAML: " + msg)));
+    }
+    if (root == null || root.isMissingNode()) {
+      root = YAML.createObjectNode();
+    }
+    root = interpolate(root, "", problems);
+    Section top = new Section(root, "", problems);
+
+    ServerConfig server = server(top.section("server"));
+    DeadlineConfig deadline = deadline(top.section("deadline"), problems);
+    Map<String, ProviderConfig> providers = providers(top, deadline, baseDir, problems, quietAutoOff);
+    Map<String, ModelConfig> models = models(top, providers, deadline, problems, quietAutoOff);
+    top.rejectUnknown();
+
+    if (problems.hasErrors()) {
+      return new Result(null, problems.all());
+    }
+    return new Result(new SluiceConfig(server, deadline, providers, models, source), problems.all());
+  }
+
+  // ---- environment -------------------------------------------------------------------------
+
+  private JsonNode interpolate(JsonNode node, String path, Problems problems) {
+    if (node.isTextual()) {
+      String s = node.asText();
+      if (!s.contains("${")) {
+        return node;
+      }
+      Matcher m = VAR.matcher(s);
+      StringBuilder out = new StringBuilder();
+      while (m.find()) {
+        String value = env.get(m.group(1));
+        if (value == null || value.isEmpty()) {
+          value = m.group(2) == null ? "" : m.group(2);
+        }
+        m.appendReplacement(out, Matcher.quoteReplacement(value));
+      }
+      m.appendTail(out);
+      return TextNode.valueOf(out.toString());
+    }
+    if (node.isObject()) {
+      ObjectNode copy = YAML.createObjectNode();
+      node.fields().forEachRemaining(e -> copy.set(e.getKey(), interpolate(e.getValue(), path + "." + e.getKey(), problems)));
+      return copy;
+    }
+    if (node.isArray()) {
+      var copy = YAML.createArrayNode();
+      node.forEach(n -> copy.add(interpolate(n, path, problems)));
+      return copy;
+    }
+    return node;
+  }
+
+  // ---- sections ----------------------------------------------------------------------------
+
+  private static ServerConfig server(Section s) {
+    ServerConfig d = ServerConfig.DEFAULTS;
+    ServerConfig c = new ServerConfig(
+        s.string("host", d.host()),
+        s.integer("port", d.port(), 0, 65535),
+        s.integer("event_loops", d.eventLoops(), 0, 256),
+        s.size("max_body_size", d.maxBodyBytes()),
+        s.integer("max_messages", d.maxMessages(), 1, 1_000_000));
+    s.rejectUnknown();
+    return c;
+  }
+
+  private DeadlineConfig deadline(Section s, Problems problems) {
+    DeadlineConfig d = DeadlineConfig.DEFAULTS;
+    Duration cap = s.duration("cap", d.cap());
+    boolean skip = s.bool("skip", d.skip()) || "true".equalsIgnoreCase(env.getOrDefault("SLUICE_DEADLINE_SKIP", ""));
+    Section t = s.section("tiers");
+    DeadlineConfig c = new DeadlineConfig(cap, skip,
+        t.duration("info", d.info()),
+        t.duration("inference", d.inference()),
+        t.duration("inference_stream", d.inferenceStream()),
+        t.duration("files", d.files()),
+        t.duration("workflows", d.workflows()));
+    t.rejectUnknown();
+    s.rejectUnknown();
+    Map<String, Duration> tiers = new LinkedHashMap<>();
+    tiers.put("info", c.info());
+    tiers.put("inference", c.inference());
+    tiers.put("inference_stream", c.inferenceStream());
+    tiers.put("files", c.files());
+    tiers.put("workflows", c.workflows());
+    tiers.forEach((name, v) -> {
+      if (v.compareTo(cap) > 0) {
+        problems.error(t.child(name), "tier deadline " + Durations.format(v)
+            + " is beyond the gateway cap " + Durations.format(cap) + " (deadline.cap); the cap would always win");
+      }
+    });
+    return c;
+  }
+
+  private Map<String, ProviderConfig> providers(Section top, DeadlineConfig deadline, Path baseDir,
+      Problems problems, boolean quiet) {
+    Map<String, ProviderConfig> out = new LinkedHashMap<>();
+    top.entries("providers").forEach((name, s) -> {
+      ProviderConfig p = provider(name, s, baseDir, problems, quiet);
+      Set<String> explicit = explicitKeys(s.section("timeouts"));
+      if (p.enabled() || !explicit.isEmpty()) {
+        checkTimeouts(s.child("timeouts"), p.timeouts(), deadline, explicit, quiet, problems);
+      }
+      out.put(name, p);
+    });
+    return out;
+  }
+
+  private ProviderConfig provider(String name, Section s, Path baseDir, Problems problems, boolean quiet) {
+    String presetName = s.string("preset", Preset.find(name).isPresent() ? name : null);
+    Preset preset = null;
+    if (presetName != null) {
+      preset = Preset.find(presetName).orElse(null);
+      if (preset == null) {
+        problems.error(s.child("preset"), "unknown preset '" + presetName + "'; known: " + Preset.ALL.keySet());
+      }
+    }
+    String type = s.string("type", "sim".equals(name) && preset == null ? "sim" : "openai").toLowerCase(Locale.ROOT);
+    if (!type.equals("openai") && !type.equals("sim")) {
+      problems.error(s.child("type"), "unknown provider type '" + type + "'; expected openai or sim");
+    }
+    Timeouts base = preset != null ? preset.timeouts() : Timeouts.DEFAULTS;
+    Timeouts timeouts = timeouts(s.section("timeouts"), base);
+
+    String explicitUrl = s.string("base_url", null);
+    String explicitKey = s.string("api_key", null);
+    String url = explicitUrl;
+    boolean hostFromEnv = false;
+    if ((url == null || url.isBlank()) && preset != null) {
+      String host = preset.hostEnv() == null ? null : env.get(preset.hostEnv());
+      hostFromEnv = host != null && !host.isBlank();
+      url = hostFromEnv ? Preset.baseUrlFromHost(host) : preset.baseUrl();
+    }
+    String key = explicitKey;
+    if ((key == null || key.isEmpty()) && preset != null && preset.keyEnv() != null) {
+      key = env.getOrDefault(preset.keyEnv(), "");
+    }
+
+    URI uri = null;
+    if (type.equals("openai")) {
+      if (url == null || url.isBlank()) {
+        problems.error(s.child("base_url"), "an OpenAI-compatible provider needs base_url (or a preset)");
+      } else {
+        uri = parseUrl(url, s.child("base_url"), problems);
+      }
+    }
+
+    String enabledText = s.string("enabled", "auto").trim().toLowerCase(Locale.ROOT);
+    boolean enabled;
+    String offReason = null;
+    switch (enabledText) {
+      case "true", "yes", "on" -> enabled = true;
+      case "false", "no", "off" -> {
+        enabled = false;
+        offReason = "enabled: false";
+      }
+      case "auto", "" -> {
+        enabled = true;
+        if (preset != null && preset.keyEnv() != null && (key == null || key.isEmpty())) {
+          enabled = false;
+          offReason = preset.keyEnv() + " is not set and no api_key is given";
+        } else if (preset != null && preset.hostEnv() != null && explicitUrl == null && !hostFromEnv && quiet) {
+          enabled = false;
+          offReason = preset.hostEnv() + " is not set";
+        }
+      }
+      default -> {
+        problems.error(s.child("enabled"), "expected true, false or auto, found '" + enabledText + "'");
+        enabled = false;
+      }
+    }
+    if (!enabled && offReason != null && !quiet) {
+      problems.warning(s.path(), "provider '" + name + "' is off: " + offReason);
+    }
+
+    ProviderConfig.SimSettings sim = null;
+    if (type.equals("sim")) {
+      String profile = s.string("profile", null);
+      if (profile != null && !profile.isBlank()) {
+        Path p = baseDir.resolve(profile);
+        if (!Files.isRegularFile(p)) {
+          problems.error(s.child("profile"), "simulator profile " + p + " does not exist");
+        }
+        profile = p.toString();
+      }
+      sim = new ProviderConfig.SimSettings(profile, s.longValue("seed", 1L));
+    } else {
+      s.has("profile");
+      s.has("seed");
+    }
+    int maxConn = s.integer("max_connections", ProviderConfig.DEFAULT_MAX_CONNECTIONS, 1, 1_000_000);
+    boolean passthrough = s.bool("passthrough", preset != null);
+    Map<String, String> headers = s.stringMap("headers");
+    s.rejectUnknown();
+    return new ProviderConfig(name, type, preset == null ? null : preset.name(), uri, Secret.of(key), headers,
+        timeouts, maxConn, passthrough, enabled, sim);
+  }
+
+  private static URI parseUrl(String url, String path, Problems problems) {
+    try {
+      URI u = new URI(url.endsWith("/") ? url.substring(0, url.length() - 1) : url);
+      if (u.getScheme() == null || !(u.getScheme().equals("http") || u.getScheme().equals("https")) || u.getHost() == null) {
+        problems.error(path, "expected an http:// or https:// URL, found '" + url + "'");
+        return null;
+      }
+      return u;
+    } catch (java.net.URISyntaxException e) {
+      problems.error(path, "not a valid URL: '" + url + "'");
+      return null;
+    }
+  }
+
+  private static Timeouts timeouts(Section s, Timeouts base) {
+    Timeouts t = new Timeouts(
+        s.duration("connect", base.connect()),
+        s.duration("first_byte", base.firstByte()),
+        s.duration("first_token", base.firstToken()),
+        s.duration("idle", base.idle()),
+        s.duration("total", base.total()),
+        s.duration("stream_total", base.streamTotal()));
+    s.rejectUnknown();
+    return t;
+  }
+
+  private static final List<String> TIMEOUT_KEYS =
+      List.of("connect", "first_byte", "first_token", "idle", "total", "stream_total");
+
+  private static Set<String> explicitKeys(Section timeouts) {
+    Set<String> out = new HashSet<>();
+    for (String k : TIMEOUT_KEYS) {
+      if (timeouts.has(k)) {
+        out.add(k);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Inner guards must fit inside outer ones, and attempts inside their route's deadline. A preset's
+   * own default that outlives the route deadline is only worth a warning (the deadline clips it);
+   * a value the user wrote that can never be used is an error.
+   */
+  private static void checkTimeouts(String path, Timeouts t, DeadlineConfig deadline, Set<String> explicit,
+      boolean quiet, Problems problems) {
+    if (t.connect().compareTo(t.firstByte()) > 0) {
+      problems.error(path + ".connect", "connect " + Durations.format(t.connect())
+          + " is longer than first_byte " + Durations.format(t.firstByte()) + "; first_byte includes connecting");
+    }
+    if (t.connect().compareTo(t.firstToken()) > 0) {
+      problems.error(path + ".connect", "connect " + Durations.format(t.connect())
+          + " is longer than first_token " + Durations.format(t.firstToken()) + "; first_token includes connecting");
+    }
+    if (t.firstByte().compareTo(t.total()) > 0) {
+      problems.error(path + ".first_byte", "first_byte " + Durations.format(t.firstByte())
+          + " is longer than total " + Durations.format(t.total()) + "; total would always fire first");
+    }
+    if (t.firstToken().compareTo(t.streamTotal()) > 0) {
+      problems.error(path + ".first_token", "first_token " + Durations.format(t.firstToken())
+          + " is longer than stream_total " + Durations.format(t.streamTotal()) + "; stream_total would always fire first");
+    }
+    if (t.idle().compareTo(t.streamTotal()) > 0) {
+      problems.warning(path + ".idle", "idle " + Durations.format(t.idle())
+          + " is longer than stream_total " + Durations.format(t.streamTotal()) + "; it can never fire");
+    }
+    if (deadline != null) {
+      if (t.total().compareTo(deadline.inference()) > 0 && (explicit.contains("total") || !quiet)) {
+        report(problems, deadline.skip() || !explicit.contains("total"), path + ".total", "attempt total " + Durations.format(t.total())
+            + " is longer than the route deadline " + Durations.format(deadline.inference())
+            + " (deadline.tiers.inference); the attempt could never use it");
+      }
+      if (t.streamTotal().compareTo(deadline.inferenceStream()) > 0 && (explicit.contains("stream_total") || !quiet)) {
+        report(problems, deadline.skip() || !explicit.contains("stream_total"), path + ".stream_total", "attempt stream_total " + Durations.format(t.streamTotal())
+            + " is longer than the route deadline " + Durations.format(deadline.inferenceStream())
+            + " (deadline.tiers.inference_stream)");
+      }
+    }
+  }
+
+  private static void report(Problems problems, boolean tolerated, String path, String message) {
+    if (tolerated) {
+      problems.warning(path, message + " (the deadline clips it)");
+    } else {
+      problems.error(path, message);
+    }
+  }
+
+  private Map<String, ModelConfig> models(Section top, Map<String, ProviderConfig> providers,
+      DeadlineConfig deadline, Problems problems, boolean quiet) {
+    Map<String, ModelConfig> out = new LinkedHashMap<>();
+    Set<String> names = new HashSet<>();
+    top.entries("models").forEach((name, s) -> {
+      if (!names.add(name)) {
+        problems.error(s.path(), "model name '" + name + "' is used twice");
+      }
+      List<String> aliases = s.strings("aliases");
+      for (String a : aliases) {
+        if (!names.add(a)) {
+          problems.error(s.child("aliases"), "alias '" + a + "' is already the name of another model or alias");
+        }
+      }
+      List<DeploymentConfig> deployments = new java.util.ArrayList<>();
+      Set<String> ids = new HashSet<>();
+      List<Section> list = s.list("deployments");
+      if (list.isEmpty()) {
+        problems.error(s.child("deployments"), "model '" + name + "' has no deployments");
+      }
+      boolean anyEnabled = false;
+      for (Section d : list) {
+        String provider = d.string("provider", null);
+        ProviderConfig p = provider == null ? null : providers.get(provider);
+        if (provider == null) {
+          problems.error(d.child("provider"), "a deployment needs a provider");
+        } else if (p == null) {
+          problems.error(d.child("provider"), "unknown provider '" + provider + "'; configured: " + providers.keySet());
+        }
+        String upstream = d.string("model", name);
+        String id = d.string("id", provider + "/" + upstream);
+        if (!ids.add(id)) {
+          problems.error(d.child("id"), "deployment id '" + id + "' is used twice in model '" + name
+              + "'; give each an id");
+        }
+        int weight = d.integer("weight", 1, 0, 1_000_000);
+        Timeouts base = p == null ? Timeouts.DEFAULTS : p.timeouts();
+        boolean own = d.has("timeouts");
+        Timeouts t = timeouts(d.section("timeouts"), base);
+        d.rejectUnknown();
+        if (own) {
+          // inherited guards were already checked where the provider declares them
+          checkTimeouts(d.child("timeouts"), t, deadline, explicitKeys(d.section("timeouts")), quiet, problems);
+        }
+        if (p != null && p.enabled()) {
+          anyEnabled = true;
+        }
+        if (provider != null) {
+          deployments.add(new DeploymentConfig(id, provider, upstream, weight, t));
+        }
+      }
+      if (!list.isEmpty() && !anyEnabled && !quiet && !problems.hasErrors()) {
+        problems.warning(s.path(), "model '" + name + "' has no deployment on an enabled provider; it will not be served");
+      }
+      s.rejectUnknown();
+      out.put(name, new ModelConfig(name, aliases, deployments));
+    });
+    return out;
+  }
+}

@@ -1,0 +1,51 @@
+package dev.sluice.provider;
+
+import dev.sluice.config.ProviderConfig;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.PoolOptions;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The HTTP clients of one event loop, one per provider. Each gateway event loop has its own so
+ * that an upstream exchange runs on the same thread as the client request it serves.
+ */
+public final class UpstreamClients {
+  private final Map<String, HttpClientAgent> clients = new HashMap<>();
+
+  public UpstreamClients(Vertx vertx, Iterable<ProviderConfig> providers) {
+    for (ProviderConfig p : providers) {
+      if (!p.enabled() || p.baseUrl() == null) {
+        continue;
+      }
+      boolean ssl = "https".equals(p.baseUrl().getScheme());
+      HttpClientOptions options = new HttpClientOptions()
+          .setSsl(ssl)
+          .setKeepAlive(true)
+          .setKeepAliveTimeout(60)
+          .setTcpNoDelay(true)
+          .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, p.timeouts().connect().toMillis()))
+          .setName("sluice-" + p.name());
+      PoolOptions pool = new PoolOptions()
+          .setHttp1MaxSize(p.maxConnections())
+          .setMaxWaitQueueSize(-1);
+      clients.put(p.name(), vertx.httpClientBuilder().with(options).with(pool).build());
+    }
+  }
+
+  public HttpClient client(String provider) {
+    return clients.get(provider);
+  }
+
+  public Future<Void> close() {
+    List<Future<Void>> all = new ArrayList<>();
+    clients.values().forEach(c -> all.add(c.close()));
+    return Future.all(all).mapEmpty();
+  }
+}

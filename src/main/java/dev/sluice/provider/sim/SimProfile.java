@@ -1,0 +1,129 @@
+package dev.sluice.provider.sim;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.sluice.config.Durations;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The models a simulator offers and how each behaves. Models not named in the profile behave like
+ * {@code defaults}. The same keys, given in a request body's {@code sim} object, override the
+ * model's behaviour for that one request (handy for tests and demos).
+ */
+public record SimProfile(long seed, SimModel defaults, Map<String, SimModel> models) {
+  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+  public SimProfile {
+    models = Map.copyOf(models);
+  }
+
+  public static SimProfile builtIn(long seed) {
+    Map<String, SimModel> m = new LinkedHashMap<>();
+    m.put("sim-fast", SimModel.FAST);
+    m.put("sim-slow-flaky", SimModel.SLOW_FLAKY);
+    return new SimProfile(seed, SimModel.FAST, m);
+  }
+
+  public SimModel model(String name) {
+    return models.getOrDefault(name, defaults);
+  }
+
+  public SimProfile withSeed(long s) {
+    return new SimProfile(s, defaults, models);
+  }
+
+  /**
+   * Reads a profile:
+   * <pre>
+   * seed: 7
+   * defaults: { first_token: 5ms, tokens_per_second: 1000 }
+   * models:
+   *   flaky: { error_rate: 0.5, error_statuses: [503] }
+   * </pre>
+   */
+  public static SimProfile load(Path file, long seedOverride) throws IOException {
+    JsonNode root = YAML.readTree(Files.readString(file));
+    if (root == null || !root.isObject()) {
+      throw new IOException("simulator profile " + file + " must be a mapping");
+    }
+    long seed = seedOverride != Long.MIN_VALUE ? seedOverride : root.path("seed").asLong(1);
+    SimModel defaults = root.has("defaults") ? apply(SimModel.FAST, root.get("defaults")) : SimModel.FAST;
+    Map<String, SimModel> models = new LinkedHashMap<>();
+    JsonNode ms = root.path("models");
+    Iterator<Map.Entry<String, JsonNode>> it = ms.fields();
+    while (it.hasNext()) {
+      var e = it.next();
+      models.put(e.getKey(), apply(defaults, e.getValue()));
+    }
+    if (models.isEmpty()) {
+      models.putAll(builtIn(seed).models());
+    }
+    return new SimProfile(seed, defaults, models);
+  }
+
+  /** Overrides a model's behaviour with the keys present in {@code n} (profile entry or request's {@code sim}). */
+  public static SimModel apply(SimModel b, JsonNode n) {
+    if (n == null || !n.isObject() || n.isEmpty()) {
+      return b;
+    }
+    LatencyDistribution ft = b.firstToken();
+    JsonNode f = n.get("first_token");
+    if (f != null) {
+      if (f.isObject()) {
+        long median = nanos(f.get("median"), ft.medianNanos());
+        long p99 = nanos(f.get("p99"), median);
+        ft = new LatencyDistribution(median, Math.max(p99, median),
+            f.path("tail_probability").asDouble(0), f.path("tail_multiplier").asDouble(1));
+      } else {
+        ft = LatencyDistribution.fixed(nanos(f, ft.medianNanos()));
+      }
+    }
+    List<Integer> statuses = b.errorStatuses();
+    if (n.has("error_statuses")) {
+      statuses = new ArrayList<>();
+      for (JsonNode s : n.get("error_statuses")) {
+        statuses.add(s.asInt());
+      }
+    }
+    return new SimModel(
+        ft,
+        nanos(n.get("header_delay"), b.headerDelayNanos()),
+        n.path("tokens_per_second").asDouble(b.tokensPerSecond()),
+        n.path("min_output_tokens").asInt(n.path("output_tokens").asInt(b.minOutputTokens())),
+        n.path("max_output_tokens").asInt(n.path("output_tokens").asInt(b.maxOutputTokens())),
+        n.path("error_rate").asDouble(b.errorRate()),
+        statuses,
+        n.path("rate_limit_rate").asDouble(b.rateLimitRate()),
+        n.path("retry_after").asLong(b.retryAfterSeconds()),
+        n.path("requests_per_minute").asInt(b.requestsPerMinute()),
+        n.path("hang_before_headers").asDouble(b.hangBeforeHeaders()),
+        n.path("hang_mid_stream").asDouble(b.hangMidStream()),
+        n.path("reset_mid_stream").asDouble(b.resetMidStream()),
+        n.path("slow_stream").asDouble(b.slowStream()),
+        n.path("slow_factor").asDouble(b.slowFactor()),
+        n.path("embedding_dims").asInt(b.embeddingDims()));
+  }
+
+  private static long nanos(JsonNode n, long def) {
+    if (n == null || n.isNull()) {
+      return def;
+    }
+    if (n.isNumber()) {
+      return (long) (n.asDouble() * 1e6); // bare numbers are milliseconds here
+    }
+    String text = n.asText().trim();
+    if (text.matches("0+(\\.0+)?\\s*(ms|s|m|h)?")) {
+      return 0;
+    }
+    long v = Durations.parseNanos(text);
+    return v < 0 ? def : v;
+  }
+}

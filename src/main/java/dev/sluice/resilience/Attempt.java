@@ -1,0 +1,374 @@
+package dev.sluice.resilience;
+
+import dev.sluice.deadline.AttemptGuards;
+import dev.sluice.deadline.Deadline;
+import dev.sluice.deadline.Guard;
+import dev.sluice.deadline.Scheduler;
+import dev.sluice.provider.UpstreamRequest;
+import dev.sluice.routing.Deployment;
+import dev.sluice.stream.FirstTokenDetector;
+import dev.sluice.stream.StreamTail;
+import dev.sluice.telemetry.Ledger;
+import io.vertx.core.AsyncResult;
+import io.vertx.core.MultiMap;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpServerResponse;
+import java.util.function.LongSupplier;
+
+/**
+ * One try against one deployment: connect, send, wait for headers (and, for a stream, the first
+ * token), then either hand a complete answer to its {@link Owner} or relay the stream to the
+ * client after the owner committed it. Every path ends in exactly one of: {@code failed},
+ * {@code finished}, or a silent {@link #cancel} by the owner; each releases the attempt's
+ * upstream exchange, timers and counters exactly once.
+ *
+ * <p>Lives on one event loop; not thread-safe.
+ */
+public final class Attempt implements AttemptGuards.Listener {
+  /** Bodies above this are not an LLM answer; refuse rather than buffer without end. */
+  static final int MAX_BUFFERED = 64 << 20;
+  /** A provider's error body is kept up to this size. */
+  static final int MAX_ERROR_BODY = 64 << 10;
+
+  /** The request that runs this attempt. */
+  public interface Owner {
+    /** A complete answer (non-stream) or a first token (stream) is ready; true if it is committed. */
+    boolean commitReady(Attempt attempt);
+
+    /** The attempt failed before its answer was committed. */
+    void failed(Attempt attempt, Failure failure);
+
+    /** The committed stream ended: cleanly when {@code truncation} is null. */
+    void finished(Attempt attempt, Failure truncation);
+
+    HttpServerResponse client();
+  }
+
+  private enum State { CONNECTING, WAITING, RECEIVING, COMMITTED, DONE }
+
+  private final Owner owner;
+  private final Deployment deployment;
+  private final HttpClient client;
+  private final UpstreamRequest upstream;
+  private final boolean stream;
+  private final AttemptGuards guards;
+  private final Ledger ledger;
+  private final LongSupplier clock;
+  private final int number;
+
+  private State state = State.CONNECTING;
+  private HttpClientRequest request;
+  private HttpClientResponse response;
+  private boolean upstreamOpen;
+  private boolean eventStream;
+  private boolean paused;
+  private int status;
+  private MultiMap headers;
+  private Buffer pending;
+  private FirstTokenDetector detector;
+  private StreamTail tail;
+  private long startNanos;
+  private long readyNanos;
+  private long firstTokenNanos = -1;
+
+  public Attempt(Owner owner, Deployment deployment, HttpClient client, UpstreamRequest upstream, Deadline deadline,
+      boolean stream, Scheduler scheduler, Ledger ledger, int number) {
+    this.owner = owner;
+    this.deployment = deployment;
+    this.client = client;
+    this.upstream = upstream;
+    this.stream = stream;
+    this.ledger = ledger;
+    this.clock = deadline.clock();
+    this.number = number;
+    this.guards = new AttemptGuards(scheduler, deployment.timeouts(), deadline, stream, this);
+  }
+
+  public void start() {
+    ledger.attemptOpened();
+    deployment.attemptStarted();
+    startNanos = clock.getAsLong();
+    guards.start();
+    if (state == State.DONE) {
+      return; // a guard with no time left fired at once
+    }
+    client.request(upstream.options()).onComplete(this::onConnected);
+  }
+
+  private void onConnected(AsyncResult<HttpClientRequest> ar) {
+    if (state == State.DONE) {
+      if (ar.succeeded()) {
+        ar.result().reset(); // connected too late: give the connection up
+      }
+      return;
+    }
+    if (ar.failed()) {
+      fail(ar.cause() instanceof java.util.concurrent.TimeoutException
+          ? Failure.timeout(Guard.CONNECT, deployment.timeouts().connect().toNanos())
+          : Failure.connect(ar.cause()));
+      return;
+    }
+    request = ar.result();
+    upstreamOpen = true;
+    ledger.upstreamOpened();
+    state = State.WAITING;
+    guards.connected();
+    request.send(upstream.body()).onComplete(this::onResponse);
+  }
+
+  private void onResponse(AsyncResult<HttpClientResponse> ar) {
+    if (state == State.DONE) {
+      return;
+    }
+    if (ar.failed()) {
+      fail(Failure.reset(ar.cause()));
+      return;
+    }
+    response = ar.result();
+    status = response.statusCode();
+    headers = response.headers();
+    state = State.RECEIVING;
+    guards.headers();
+    pending = Buffer.buffer();
+    response.exceptionHandler(this::onUpstreamError);
+    if (status < 200 || status >= 300) {
+      response.handler(this::onErrorChunk);
+      response.endHandler(v -> {
+        closeUpstream();
+        fail(Failure.status(status, headers, pending));
+      });
+      return;
+    }
+    String type = headers.get("content-type");
+    eventStream = stream && type != null && type.regionMatches(true, 0, "text/event-stream", 0, 17);
+    if (eventStream) {
+      detector = new FirstTokenDetector();
+      tail = new StreamTail();
+      response.handler(this::onStreamChunk);
+      response.endHandler(v -> onStreamEnd());
+    } else {
+      response.handler(this::onBodyChunk);
+      response.endHandler(v -> onBodyEnd());
+    }
+  }
+
+  private void onErrorChunk(Buffer chunk) {
+    guards.activity();
+    if (pending.length() < MAX_ERROR_BODY) {
+      pending.appendBuffer(chunk, 0, Math.min(chunk.length(), MAX_ERROR_BODY - pending.length()));
+    }
+  }
+
+  private void onBodyChunk(Buffer chunk) {
+    if (state == State.DONE) {
+      return;
+    }
+    guards.activity();
+    if (pending.length() + chunk.length() > MAX_BUFFERED) {
+      fail(Failure.protocol("the provider's answer is larger than " + (MAX_BUFFERED >> 20) + " MiB"));
+      return;
+    }
+    pending.appendBuffer(chunk);
+  }
+
+  private void onBodyEnd() {
+    if (state == State.DONE) {
+      return;
+    }
+    closeUpstream();
+    readyNanos = clock.getAsLong();
+    guards.stop();
+    if (owner.commitReady(this)) {
+      state = State.DONE;
+      release();
+    } else {
+      cancel();
+    }
+  }
+
+  private void onStreamChunk(Buffer chunk) {
+    if (state == State.DONE) {
+      return;
+    }
+    guards.activity();
+    if (state == State.COMMITTED) {
+      relay(chunk);
+      return;
+    }
+    pending.appendBuffer(chunk);
+    FirstTokenDetector.Signal s = detector.scan(pending);
+    switch (s) {
+      case NONE -> {
+        if (pending.length() > MAX_BUFFERED) {
+          fail(Failure.protocol("the provider's stream sent " + (MAX_BUFFERED >> 20) + " MiB without a token"));
+        }
+      }
+      case ERROR -> fail(Failure.streamError(pending));
+      case TOKEN, DONE -> {
+        readyNanos = clock.getAsLong();
+        firstTokenNanos = readyNanos;
+        guards.firstToken();
+        if (owner.commitReady(this)) {
+          state = State.COMMITTED;
+          Buffer first = pending;
+          pending = null;
+          relay(first);
+        } else {
+          cancel();
+        }
+      }
+    }
+  }
+
+  private void relay(Buffer chunk) {
+    tail.update(chunk);
+    HttpServerResponse out = owner.client();
+    out.write(chunk);
+    if (!paused && out.writeQueueFull()) {
+      // the client reads slower than the provider writes: stop reading the provider until it catches up
+      paused = true;
+      response.pause();
+      guards.pauseIdle();
+      out.drainHandler(v -> {
+        if (paused && state == State.COMMITTED) {
+          paused = false;
+          guards.resumeIdle();
+          response.resume();
+        }
+      });
+    }
+  }
+
+  private void onStreamEnd() {
+    if (state == State.DONE) {
+      return;
+    }
+    closeUpstream();
+    if (state == State.COMMITTED) {
+      finish(tail.complete() ? null : Failure.reset(new IllegalStateException(
+          "the provider closed the stream before [DONE]")));
+    } else {
+      fail(Failure.protocol("the provider's stream ended before its first token"));
+    }
+  }
+
+  private void onUpstreamError(Throwable t) {
+    if (state == State.DONE) {
+      return;
+    }
+    if (state == State.COMMITTED) {
+      abortUpstream();
+      finish(Failure.reset(t));
+    } else {
+      fail(Failure.reset(t));
+    }
+  }
+
+  @Override
+  public void onExpired(Guard guard, long limitNanos) {
+    if (state == State.DONE) {
+      return;
+    }
+    Failure f = Failure.timeout(guard, limitNanos);
+    if (state == State.COMMITTED) {
+      abortUpstream();
+      finish(f);
+    } else {
+      fail(f);
+    }
+  }
+
+  /** Ends the attempt without telling the owner (client gone, deadline, a hedge won). Idempotent. */
+  public void cancel() {
+    if (state == State.DONE) {
+      return;
+    }
+    state = State.DONE;
+    guards.stop();
+    abortUpstream();
+    release();
+  }
+
+  private void fail(Failure f) {
+    if (state == State.DONE) {
+      return;
+    }
+    state = State.DONE;
+    guards.stop();
+    abortUpstream();
+    release();
+    owner.failed(this, f);
+  }
+
+  private void finish(Failure truncation) {
+    state = State.DONE;
+    guards.stop();
+    release();
+    owner.finished(this, truncation);
+  }
+
+  private void release() {
+    ledger.attemptClosed();
+    deployment.attemptEnded();
+  }
+
+  private void abortUpstream() {
+    if (upstreamOpen) {
+      upstreamOpen = false;
+      ledger.upstreamClosed();
+      request.reset();
+    }
+  }
+
+  private void closeUpstream() {
+    if (upstreamOpen) {
+      upstreamOpen = false;
+      ledger.upstreamClosed();
+    }
+  }
+
+  public Deployment deployment() {
+    return deployment;
+  }
+
+  public int number() {
+    return number;
+  }
+
+  public int status() {
+    return status;
+  }
+
+  public MultiMap headers() {
+    return headers;
+  }
+
+  /** The complete answer of a non-stream attempt. */
+  public Buffer body() {
+    return pending;
+  }
+
+  public boolean eventStream() {
+    return eventStream;
+  }
+
+  public boolean endedWithProviderError() {
+    return tail != null && tail.endedWithError();
+  }
+
+  public long startNanos() {
+    return startNanos;
+  }
+
+  /** When the answer (non-stream) or first token (stream) was complete. */
+  public long readyNanos() {
+    return readyNanos;
+  }
+
+  public long firstTokenNanos() {
+    return firstTokenNanos;
+  }
+}

@@ -1,0 +1,55 @@
+package dev.sluice.routing;
+
+import dev.sluice.config.DeploymentConfig;
+import dev.sluice.config.ProviderConfig;
+import dev.sluice.config.Timeouts;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** A deployment at run time: its configuration and the live state shared by all event loops. */
+public final class Deployment {
+  private final DeploymentConfig config;
+  private final ProviderConfig provider;
+  private final AtomicInteger inFlight = new AtomicInteger();
+
+  public Deployment(DeploymentConfig config, ProviderConfig provider) {
+    this.config = config;
+    this.provider = provider;
+  }
+
+  public String id() {
+    return config.id();
+  }
+
+  public String upstreamModel() {
+    return config.model();
+  }
+
+  public int weight() {
+    return config.weight();
+  }
+
+  public Timeouts timeouts() {
+    return config.timeouts();
+  }
+
+  public ProviderConfig provider() {
+    return provider;
+  }
+
+  public int inFlight() {
+    return inFlight.get();
+  }
+
+  public void attemptStarted() {
+    inFlight.incrementAndGet();
+  }
+
+  public void attemptEnded() {
+    inFlight.decrementAndGet();
+  }
+
+  @Override
+  public String toString() {
+    return id();
+  }
+}

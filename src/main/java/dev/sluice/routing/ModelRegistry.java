@@ -1,0 +1,86 @@
+package dev.sluice.routing;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.sluice.config.DeploymentConfig;
+import dev.sluice.config.ModelConfig;
+import dev.sluice.config.ProviderConfig;
+import dev.sluice.config.SluiceConfig;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Finds the deployments for a client's model name: configured models and their aliases first,
+ * then {@code provider/model} on providers that allow pass-through. Deployments on disabled
+ * providers are left out, and models with none left are not offered.
+ */
+public final class ModelRegistry {
+  private final Map<String, ModelGroup> byName = new LinkedHashMap<>();
+  private final List<ModelGroup> groups = new ArrayList<>();
+  private final Map<String, ProviderConfig> passthrough = new LinkedHashMap<>();
+  private final Cache<String, ModelGroup> passthroughGroups = Caffeine.newBuilder().maximumSize(1024).build();
+
+  public ModelRegistry(SluiceConfig config) {
+    for (ModelConfig m : config.models().values()) {
+      List<Deployment> ds = new ArrayList<>();
+      for (DeploymentConfig d : m.deployments()) {
+        ProviderConfig p = config.providers().get(d.provider());
+        if (p != null && p.enabled()) {
+          ds.add(new Deployment(d, p));
+        }
+      }
+      if (ds.isEmpty()) {
+        continue;
+      }
+      ModelGroup g = new ModelGroup(m.name(), ds);
+      groups.add(g);
+      byName.put(m.name(), g);
+      for (String alias : m.aliases()) {
+        byName.put(alias, g);
+      }
+    }
+    config.providers().values().stream()
+        .filter(p -> p.enabled() && p.passthrough())
+        .forEach(p -> passthrough.put(p.name(), p));
+  }
+
+  public Optional<ModelGroup> find(String model) {
+    ModelGroup g = byName.get(model);
+    if (g != null) {
+      return Optional.of(g);
+    }
+    int slash = model.indexOf('/');
+    if (slash <= 0 || slash == model.length() - 1) {
+      return Optional.empty();
+    }
+    ProviderConfig p = passthrough.get(model.substring(0, slash));
+    if (p == null) {
+      return Optional.empty();
+    }
+    return Optional.of(passthroughGroups.get(model, k -> {
+      String upstream = k.substring(slash + 1);
+      DeploymentConfig d = new DeploymentConfig(k, p.name(), upstream, 1, p.timeouts());
+      return new ModelGroup(k, List.of(new Deployment(d, p)));
+    }));
+  }
+
+  /** Configured models with at least one enabled deployment, in configuration order. */
+  public Collection<ModelGroup> groups() {
+    return groups;
+  }
+
+  public Collection<String> passthroughProviders() {
+    return passthrough.keySet();
+  }
+
+  /** Every deployment of configured models (pass-through ones are created on demand). */
+  public List<Deployment> deployments() {
+    List<Deployment> out = new ArrayList<>();
+    groups.forEach(g -> out.addAll(g.deployments()));
+    return out;
+  }
+}

@@ -1,0 +1,67 @@
+package dev.sluice.server;
+
+import dev.sluice.envelope.Endpoint;
+import dev.sluice.errors.ApiError;
+import dev.sluice.errors.ErrorResponder;
+import dev.sluice.provider.UpstreamClients;
+import io.vertx.core.Handler;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+
+/**
+ * Sends each request to the stage that owns it. The inference paths are matched first and by
+ * plain string comparison: they are the hot path.
+ */
+final class Dispatcher implements Handler<HttpServerRequest> {
+  private final Services s;
+  private final UpstreamClients clients;
+  private final InfoHandler info;
+  private final Handler<HttpServerRequest> fallback;
+
+  Dispatcher(Services s, UpstreamClients clients, Handler<HttpServerRequest> fallback) {
+    this.s = s;
+    this.clients = clients;
+    this.info = new InfoHandler(s);
+    this.fallback = fallback;
+  }
+
+  @Override
+  public void handle(HttpServerRequest req) {
+    String path = req.path();
+    Endpoint endpoint = Endpoint.ofPath(path);
+    if (endpoint != null) {
+      if (req.method() != HttpMethod.POST) {
+        methodNotAllowed(req, "POST");
+        return;
+      }
+      new InboundRequest(s, clients, req, endpoint).start();
+      return;
+    }
+    switch (path) {
+      case "/health", "/healthz" -> get(req, info::health);
+      case "/ready", "/readyz" -> get(req, info::ready);
+      case "/version" -> get(req, info::version);
+      case "/v1/models" -> get(req, info::models);
+      default -> fallback.handle(req);
+    }
+  }
+
+  private static void get(HttpServerRequest req, Handler<HttpServerRequest> h) {
+    if (req.method() != HttpMethod.GET && req.method() != HttpMethod.HEAD) {
+      methodNotAllowed(req, "GET");
+      return;
+    }
+    h.handle(req);
+  }
+
+  private static void methodNotAllowed(HttpServerRequest req, String allow) {
+    req.response().putHeader("allow", allow);
+    ErrorResponder.send(req.response(), new ApiError(405, ApiError.INVALID_REQUEST, "method_not_allowed", null,
+        req.method() + " is not allowed on " + req.path() + "; use " + allow));
+  }
+
+  static void notFound(HttpServerRequest req) {
+    ErrorResponder.send(req.response(), new ApiError(404, ApiError.INVALID_REQUEST, "not_found", null,
+        "no route for " + req.method() + " " + req.path()));
+  }
+}

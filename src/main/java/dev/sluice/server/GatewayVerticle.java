@@ -1,0 +1,48 @@
+package dev.sluice.server;
+
+import dev.sluice.provider.UpstreamClients;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+
+/**
+ * One event loop's share of the gateway: its own HTTP server (the port is shared between event
+ * loops) and its own upstream clients, so a request and its upstream exchange stay on one thread.
+ */
+final class GatewayVerticle extends VerticleBase {
+  private final Services services;
+  private final String host;
+  private final int port;
+  private HttpServer server;
+  private UpstreamClients clients;
+
+  GatewayVerticle(Services services, String host, int port) {
+    this.services = services;
+    this.host = host;
+    this.port = port;
+  }
+
+  @Override
+  public Future<?> start() {
+    clients = new UpstreamClients(vertx, services.config().providers().values());
+    HttpServerOptions options = new HttpServerOptions()
+        .setTcpNoDelay(true)
+        .setTcpFastOpen(true)
+        .setIdleTimeout(0)
+        .setMaxInitialLineLength(8192)
+        .setHandle100ContinueAutomatically(true)
+        .setCompressionSupported(false);
+    server = vertx.createHttpServer(options);
+    return server.requestHandler(new Dispatcher(services, clients, Dispatcher::notFound)).listen(port, host);
+  }
+
+  int actualPort() {
+    return server.actualPort();
+  }
+
+  @Override
+  public Future<?> stop() {
+    return server.close().compose(v -> clients.close());
+  }
+}

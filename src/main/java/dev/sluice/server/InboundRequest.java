@@ -1,0 +1,209 @@
+package dev.sluice.server;
+
+import dev.sluice.deadline.BudgetParser;
+import dev.sluice.deadline.Deadline;
+import dev.sluice.deadline.DeadlinePolicy;
+import dev.sluice.envelope.Endpoint;
+import dev.sluice.envelope.Envelope;
+import dev.sluice.errors.ApiError;
+import dev.sluice.errors.ErrorResponder;
+import dev.sluice.provider.UpstreamClients;
+import dev.sluice.resilience.Execution;
+import dev.sluice.routing.ModelGroup;
+import dev.sluice.routing.RoutePlan;
+import dev.sluice.telemetry.Outcome;
+import dev.sluice.telemetry.RequestRecord;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * The edge of an inference request: checks what can be checked from the headers, reads the body
+ * within its size limit and the client's budget, reads the envelope, fixes the deadline, finds the
+ * model and its route plan, then hands the request to an {@link Execution}. Anything wrong here is
+ * answered at once, in OpenAI's error shape, without reaching a provider.
+ */
+final class InboundRequest {
+  private final Services s;
+  private final Execution.Context execution;
+  private final HttpServerRequest req;
+  private final HttpServerResponse resp;
+  private final Endpoint endpoint;
+  private final long arrivalNanos;
+  private final long epochMillis;
+  private final String requestId;
+
+  private Buffer body;
+  private long headerBudget = -1;
+  private long bodyTimer = -1;
+  private boolean done;
+
+  InboundRequest(Services s, UpstreamClients clients, HttpServerRequest req, Endpoint endpoint) {
+    this.s = s;
+    this.req = req;
+    this.resp = req.response();
+    this.endpoint = endpoint;
+    this.arrivalNanos = s.clock().getAsLong();
+    this.epochMillis = System.currentTimeMillis();
+    this.requestId = RequestIds.fromClient(req.getHeader("x-request-id"));
+    this.execution = new Execution.Context(s.clock(), s.scheduler(), s.ledger(), s.recorder(), s.adapters(), clients);
+  }
+
+  void start() {
+    s.ledger().requestOpened();
+    resp.putHeader("x-request-id", requestId);
+    String type = req.getHeader(HttpHeaders.CONTENT_TYPE);
+    if (type == null || !type.toLowerCase(Locale.ROOT).startsWith("application/json")) {
+      reject(new ApiError(415, ApiError.INVALID_REQUEST, "unsupported_media_type", null,
+          "Content-Type must be application/json, found " + (type == null ? "none" : "'" + type + "'")), false);
+      return;
+    }
+    long max = s.config().server().maxBodyBytes();
+    String length = req.getHeader(HttpHeaders.CONTENT_LENGTH);
+    if (length != null) {
+      try {
+        if (Long.parseLong(length.trim()) > max) {
+          reject(tooLarge(max), true);
+          return;
+        }
+      } catch (NumberFormatException e) {
+        reject(ApiError.invalid("invalid_header", "Content-Length", "Content-Length is not a number"), true);
+        return;
+      }
+    }
+    if (!readBudget()) {
+      return;
+    }
+    // the body must arrive within the budget known so far; the body's own timeout comes later
+    Deadline provisional = s.deadlines().resolve(arrivalNanos, tier(false), headerBudget, -1);
+    if (provisional.bounded()) {
+      bodyTimer = s.scheduler().schedule(provisional.remainingNanos(), () -> {
+        bodyTimer = -1;
+        reject(new ApiError(408, ApiError.INVALID_REQUEST, "request_timeout", null,
+            "the request body did not arrive within " + dev.sluice.config.Durations.formatNanos(provisional.budgetNanos())), true);
+      });
+    }
+    resp.closeHandler(v -> {
+      if (!done) {
+        finish(Outcome.CLIENT_CLOSED, 499, null, "client_closed", "the client closed the connection while sending");
+      }
+    });
+    body = Buffer.buffer(length == null ? 1024 : (int) Math.min(max, Long.parseLong(length.trim())));
+    req.handler(chunk -> {
+      if (done) {
+        return;
+      }
+      if (body.length() + chunk.length() > max) {
+        reject(tooLarge(max), true);
+        return;
+      }
+      body.appendBuffer(chunk);
+    });
+    req.exceptionHandler(t -> {
+      if (!done) {
+        finish(Outcome.CLIENT_CLOSED, 499, null, "client_closed", "the request failed while sending: " + t.getMessage());
+      }
+    });
+    req.endHandler(v -> {
+      if (!done) {
+        onBody();
+      }
+    });
+  }
+
+  private boolean readBudget() {
+    String h = req.getHeader("x-request-timeout");
+    if (h != null) {
+      headerBudget = BudgetParser.parseHuman(h);
+      if (headerBudget < 0) {
+        reject(ApiError.invalid("invalid_request_timeout", "X-Request-Timeout",
+            "X-Request-Timeout must be a positive duration such as 250ms, 2.5s, 30s or 1m; found '" + h + "'"), false);
+        return false;
+      }
+    }
+    String g = req.getHeader("grpc-timeout");
+    if (g != null) {
+      long grpc = BudgetParser.parseGrpc(g);
+      if (grpc < 0) {
+        reject(ApiError.invalid("invalid_request_timeout", "grpc-timeout",
+            "grpc-timeout must be up to 8 digits and one of H, M, S, m, u, n (e.g. 2500m); found '" + g + "'"), false);
+        return false;
+      }
+      headerBudget = headerBudget < 0 ? grpc : Math.min(headerBudget, grpc);
+    }
+    return true;
+  }
+
+  private void onBody() {
+    cancelBodyTimer();
+    byte[] bytes = body.getBytes();
+    Envelope env;
+    try {
+      env = s.envelopes().read(bytes, bytes.length, endpoint);
+    } catch (ApiError.Rejection r) {
+      reject(r.error(), false);
+      return;
+    }
+    Deadline deadline = s.deadlines().resolve(arrivalNanos, tier(env.stream()), headerBudget, env.timeoutNanos());
+    Optional<ModelGroup> group = s.registry().find(env.model());
+    if (group.isEmpty()) {
+      reject(new ApiError(404, ApiError.INVALID_REQUEST, "model_not_found", "model",
+          "the model '" + env.model() + "' does not exist or is not served here"), env, false);
+      return;
+    }
+    RoutePlan plan = s.planner().plan(group.get());
+    done = true;
+    resp.closeHandler(null);
+    new Execution(execution, resp, env, bytes, body, deadline, plan, arrivalNanos, epochMillis, requestId).start();
+  }
+
+  private DeadlinePolicy.Tier tier(boolean stream) {
+    return stream ? DeadlinePolicy.Tier.INFERENCE_STREAM : DeadlinePolicy.Tier.INFERENCE;
+  }
+
+  private static ApiError tooLarge(long max) {
+    return new ApiError(413, ApiError.INVALID_REQUEST, "request_too_large", null,
+        "request body is larger than the " + max + " bytes this gateway accepts");
+  }
+
+  private void reject(ApiError e, boolean closeConnection) {
+    reject(e, null, closeConnection);
+  }
+
+  private void reject(ApiError e, Envelope env, boolean closeConnection) {
+    if (done) {
+      return;
+    }
+    if (closeConnection && !resp.headWritten()) {
+      // the rest of the body is not wanted: do not make the client send it
+      resp.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
+    }
+    var written = ErrorResponder.send(resp, e);
+    finish(Outcome.REJECTED, e.status(), env, e.type(), e.message());
+    if (closeConnection) {
+      written.onComplete(v -> req.connection().close());
+    }
+  }
+
+  private void finish(Outcome outcome, int status, Envelope env, String type, String message) {
+    if (done) {
+      return;
+    }
+    done = true;
+    cancelBodyTimer();
+    s.ledger().requestClosed();
+    s.recorder().record(new RequestRecord(requestId, epochMillis, endpoint.label(), env == null ? null : env.model(),
+        null, null, status, outcome, type, message, (s.clock().getAsLong() - arrivalNanos) / 1e6, -1, 0,
+        env != null && env.stream(), -1, -1));
+  }
+
+  private void cancelBodyTimer() {
+    if (bodyTimer != -1) {
+      s.scheduler().cancel(bodyTimer);
+      bodyTimer = -1;
+    }
+  }
+}

@@ -1,0 +1,75 @@
+package dev.sluice.server;
+
+import dev.sluice.routing.Deployment;
+import dev.sluice.routing.ModelGroup;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.util.LinkedHashSet;
+import java.util.Set;
+
+/** Tier-1 routes: health, readiness, version and the model list. Cheap and never upstream. */
+final class InfoHandler {
+  private final Services s;
+  private final String modelsJson;
+
+  InfoHandler(Services s) {
+    this.s = s;
+    this.modelsJson = modelList().encode();
+  }
+
+  void health(HttpServerRequest req) {
+    json(req, 200, "{\"status\":\"ok\"}");
+  }
+
+  void ready(HttpServerRequest req) {
+    int models = s.registry().groups().size();
+    boolean ready = models > 0 || !s.registry().passthroughProviders().isEmpty();
+    JsonObject body = new JsonObject()
+        .put("status", ready ? "ready" : "not_ready")
+        .put("models", models)
+        .put("in_flight", s.ledger().requestsInFlight());
+    if (!ready) {
+      body.put("reason", "no model has a deployment on an enabled provider");
+    }
+    json(req, ready ? 200 : 503, body.encode());
+  }
+
+  void version(HttpServerRequest req) {
+    json(req, 200, new JsonObject()
+        .put("name", "sluice")
+        .put("version", s.version())
+        .put("java", System.getProperty("java.version"))
+        .encode());
+  }
+
+  void models(HttpServerRequest req) {
+    json(req, 200, modelsJson);
+  }
+
+  private JsonObject modelList() {
+    JsonArray data = new JsonArray();
+    for (ModelGroup g : s.registry().groups()) {
+      Set<String> providers = new LinkedHashSet<>();
+      for (Deployment d : g.deployments()) {
+        providers.add(d.provider().name());
+      }
+      data.add(new JsonObject()
+          .put("id", g.name())
+          .put("object", "model")
+          .put("created", 0)
+          .put("owned_by", String.join(",", providers)));
+    }
+    s.config().models().values().forEach(m -> m.aliases().forEach(a -> {
+      if (s.registry().find(a).isPresent()) {
+        data.add(new JsonObject().put("id", a).put("object", "model").put("created", 0).put("owned_by", "alias:" + m.name()));
+      }
+    }));
+    return new JsonObject().put("object", "list").put("data", data);
+  }
+
+  private static void json(HttpServerRequest req, int status, String body) {
+    req.response().setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(body);
+  }
+}

@@ -1,0 +1,27 @@
+package dev.sluice.server;
+
+import dev.sluice.config.SluiceConfig;
+import dev.sluice.deadline.DeadlinePolicy;
+import dev.sluice.deadline.Scheduler;
+import dev.sluice.envelope.EnvelopeReader;
+import dev.sluice.provider.openai.OpenAiCompatible;
+import dev.sluice.routing.ModelRegistry;
+import dev.sluice.routing.WeightedPlanner;
+import dev.sluice.telemetry.Ledger;
+import dev.sluice.telemetry.Recorder;
+import java.util.Map;
+import java.util.function.LongSupplier;
+
+/** What every event loop shares: configuration, registry, policies, counters and the clock. */
+public record Services(
+    SluiceConfig config,
+    LongSupplier clock,
+    Scheduler scheduler,
+    Ledger ledger,
+    Recorder recorder,
+    ModelRegistry registry,
+    WeightedPlanner planner,
+    DeadlinePolicy deadlines,
+    EnvelopeReader envelopes,
+    Map<String, OpenAiCompatible> adapters,
+    String version) {}

@@ -1,0 +1,78 @@
+package dev.sluice.telemetry;
+
+import io.vertx.core.json.JsonObject;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Counts everything a request holds while it runs: the request itself, its attempts, open
+ * upstream exchanges and armed timers. Each is taken and given back exactly once, so at rest all
+ * counters read zero; tests assert exactly that after fault and chaos runs.
+ */
+public final class Ledger {
+  private final LongAdder requests = new LongAdder();
+  private final LongAdder attempts = new LongAdder();
+  private final LongAdder upstreams = new LongAdder();
+  private final LongAdder timers = new LongAdder();
+
+  public void requestOpened() {
+    requests.increment();
+  }
+
+  public void requestClosed() {
+    requests.decrement();
+  }
+
+  public void attemptOpened() {
+    attempts.increment();
+  }
+
+  public void attemptClosed() {
+    attempts.decrement();
+  }
+
+  public void upstreamOpened() {
+    upstreams.increment();
+  }
+
+  public void upstreamClosed() {
+    upstreams.decrement();
+  }
+
+  /** The counter the event-loop scheduler keeps of armed timers. */
+  public LongAdder timers() {
+    return timers;
+  }
+
+  public long requestsInFlight() {
+    return requests.sum();
+  }
+
+  public long attemptsInFlight() {
+    return attempts.sum();
+  }
+
+  public long upstreamsOpen() {
+    return upstreams.sum();
+  }
+
+  public long timersArmed() {
+    return timers.sum();
+  }
+
+  public boolean atRest() {
+    return requestsInFlight() == 0 && attemptsInFlight() == 0 && upstreamsOpen() == 0 && timersArmed() == 0;
+  }
+
+  public JsonObject toJson() {
+    return new JsonObject()
+        .put("requests_in_flight", requestsInFlight())
+        .put("attempts_in_flight", attemptsInFlight())
+        .put("upstream_exchanges_open", upstreamsOpen())
+        .put("timers_armed", timersArmed());
+  }
+
+  @Override
+  public String toString() {
+    return toJson().encode();
+  }
+}
