@@ -246,38 +246,24 @@ public final class Attempt implements AttemptGuards.Listener {
     if (state == State.DONE) {
       return;
     }
-    closeUpstream();
     if (state == State.COMMITTED) {
-      finish(tail.complete() ? null : Failure.reset(new IllegalStateException(
-          "the provider closed the stream before [DONE]")));
+      terminate(tail.complete() ? null : Failure.reset(new IllegalStateException(
+          "the provider closed the stream before [DONE]")), false);
     } else {
-      fail(Failure.protocol("the provider's stream ended before its first token"));
+      terminate(Failure.protocol("the provider's stream ended before its first token"), false);
     }
   }
 
   private void onUpstreamError(Throwable t) {
-    if (state == State.DONE) {
-      return;
-    }
-    if (state == State.COMMITTED) {
-      abortUpstream();
-      finish(Failure.reset(t));
-    } else {
-      fail(Failure.reset(t));
+    if (state != State.DONE) {
+      terminate(Failure.reset(t), true);
     }
   }
 
   @Override
   public void onExpired(Guard guard, long limitNanos) {
-    if (state == State.DONE) {
-      return;
-    }
-    Failure f = Failure.timeout(guard, limitNanos);
-    if (state == State.COMMITTED) {
-      abortUpstream();
-      finish(f);
-    } else {
-      fail(f);
+    if (state != State.DONE) {
+      terminate(Failure.timeout(guard, limitNanos), true);
     }
   }
 
@@ -293,21 +279,30 @@ public final class Attempt implements AttemptGuards.Listener {
   }
 
   private void fail(Failure f) {
-    if (state == State.DONE) {
-      return;
+    if (state != State.DONE) {
+      terminate(f, true);
     }
-    state = State.DONE;
-    guards.stop();
-    abortUpstream();
-    release();
-    owner.failed(this, f);
   }
 
-  private void finish(Failure truncation) {
+  /**
+   * The one way an attempt ends on its own. The state changes first: resetting the upstream
+   * exchange calls its exception handler at once, and that call must find the attempt finished.
+   */
+  private void terminate(Failure f, boolean abort) {
+    State was = state;
     state = State.DONE;
     guards.stop();
+    if (abort) {
+      abortUpstream();
+    } else {
+      closeUpstream();
+    }
     release();
-    owner.finished(this, truncation);
+    if (was == State.COMMITTED) {
+      owner.finished(this, f);
+    } else {
+      owner.failed(this, f);
+    }
   }
 
   private void release() {
