@@ -91,7 +91,8 @@ final class InboundRequest {
         finish(Outcome.CLIENT_CLOSED, 499, null, "client_closed", "the client closed the connection while sending");
       }
     });
-    body = Buffer.buffer(length == null ? 1024 : (int) Math.min(max, Long.parseLong(length.trim())));
+    // a claimed length only sizes the first allocation up to a modest bound; the limit is enforced as bytes arrive
+    body = Buffer.buffer(length == null ? 1024 : (int) Math.min(64 << 10, Long.parseLong(length.trim())));
     req.handler(chunk -> {
       if (done) {
         return;
