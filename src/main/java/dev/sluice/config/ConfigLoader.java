@@ -120,13 +120,18 @@ public final class ConfigLoader {
     ServerConfig server = server(top.section("server"));
     DeadlineConfig deadline = deadline(top.section("deadline"), problems);
     Map<String, ProviderConfig> providers = providers(top, deadline, baseDir, problems, quietAutoOff);
-    Map<String, ModelConfig> models = models(top, providers, deadline, problems, quietAutoOff);
+    ResilienceConfig resilience = ResilienceParser.parse(top.section("resilience"), ResilienceConfig.DEFAULTS);
+    Map<String, List<String>> fallbacks = new LinkedHashMap<>();
+    Section fb = top.section("fallbacks");
+    fb.keys().forEach(k -> fallbacks.put(k, fb.strings(k)));
+    Map<String, ModelConfig> models = models(top, providers, deadline, resilience, fallbacks, problems, quietAutoOff);
+    checkFallbacks(fb, models, fallbacks, problems);
     top.rejectUnknown();
 
     if (problems.hasErrors()) {
       return new Result(null, problems.all());
     }
-    return new Result(new SluiceConfig(server, deadline, providers, models, source), problems.all());
+    return new Result(new SluiceConfig(server, deadline, resilience, providers, models, source), problems.all());
   }
 
   // ---- environment -------------------------------------------------------------------------
@@ -396,8 +401,31 @@ public final class ConfigLoader {
     }
   }
 
+  private static void checkFallbacks(Section fb, Map<String, ModelConfig> models,
+      Map<String, List<String>> topLevel, Problems problems) {
+    Set<String> names = new HashSet<>();
+    models.values().forEach(m -> {
+      names.add(m.name());
+      names.addAll(m.aliases());
+    });
+    topLevel.keySet().forEach(k -> {
+      if (!names.contains(k)) {
+        problems.error(fb.child(k), "fallbacks for '" + k + "', which is not a configured model");
+      }
+    });
+    models.values().forEach(m -> m.fallbacks().forEach(f -> {
+      if (!names.contains(f)) {
+        String where = topLevel.containsKey(m.name()) ? fb.child(m.name()) : "models." + m.name() + ".fallbacks";
+        problems.error(where, "fallback '" + f + "' of model '" + m.name() + "' is not a configured model");
+      } else if (f.equals(m.name()) || m.aliases().contains(f)) {
+        problems.error("models." + m.name() + ".fallbacks", "model '" + m.name() + "' cannot fall back to itself");
+      }
+    }));
+  }
+
   private Map<String, ModelConfig> models(Section top, Map<String, ProviderConfig> providers,
-      DeadlineConfig deadline, Problems problems, boolean quiet) {
+      DeadlineConfig deadline, ResilienceConfig resilience, Map<String, List<String>> topFallbacks,
+      Problems problems, boolean quiet) {
     Map<String, ModelConfig> out = new LinkedHashMap<>();
     Set<String> names = new HashSet<>();
     top.entries("models").forEach((name, s) -> {
@@ -450,8 +478,11 @@ public final class ConfigLoader {
       if (!list.isEmpty() && !anyEnabled && !quiet && !problems.hasErrors()) {
         problems.warning(s.path(), "model '" + name + "' has no deployment on an enabled provider; it will not be served");
       }
+      List<String> fallbacks = new java.util.ArrayList<>(s.strings("fallbacks"));
+      topFallbacks.getOrDefault(name, List.of()).stream().filter(f -> !fallbacks.contains(f)).forEach(fallbacks::add);
+      ResilienceConfig own = ResilienceParser.parse(s.section("resilience"), resilience);
       s.rejectUnknown();
-      out.put(name, new ModelConfig(name, aliases, deployments));
+      out.put(name, new ModelConfig(name, aliases, deployments, fallbacks, own));
     });
     return out;
   }

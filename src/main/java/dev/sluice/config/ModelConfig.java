@@ -8,10 +8,14 @@ import java.util.List;
  * @param name        what clients put in {@code model}
  * @param aliases     other names clients may use for it
  * @param deployments in order of preference
+ * @param fallbacks   other models to walk, in order, when every deployment of this one failed
+ * @param resilience  retries, budgets, breakers, hedging and routing for this model
  */
-public record ModelConfig(String name, List<String> aliases, List<DeploymentConfig> deployments) {
+public record ModelConfig(String name, List<String> aliases, List<DeploymentConfig> deployments,
+    List<String> fallbacks, ResilienceConfig resilience) {
   public ModelConfig {
     aliases = List.copyOf(aliases);
     deployments = List.copyOf(deployments);
+    fallbacks = List.copyOf(fallbacks);
   }
 }

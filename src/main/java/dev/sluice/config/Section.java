@@ -38,6 +38,10 @@ final class Section {
     return path;
   }
 
+  Problems problems() {
+    return problems;
+  }
+
   boolean has(String key) {
     known.add(key);
     JsonNode v = node.get(key);
@@ -84,6 +88,36 @@ final class Section {
       return def;
     }
     return i;
+  }
+
+  double decimal(String key, double def, double min, double max) {
+    JsonNode v = value(key);
+    if (v == null) {
+      return def;
+    }
+    double d;
+    if (v.isNumber()) {
+      d = v.asDouble();
+    } else if (v.isTextual() && v.asText().trim().matches("-?\\d+(\\.\\d+)?")) {
+      d = Double.parseDouble(v.asText().trim());
+    } else {
+      problems.error(child(key), "expected a number, found " + kind(v));
+      return def;
+    }
+    if (d < min || d > max) {
+      problems.error(child(key), "must be between " + min + " and " + max + ", found " + d);
+      return def;
+    }
+    return d;
+  }
+
+  /** A duration, or {@code null} for {@code auto} (and when absent and the default is null). */
+  Duration durationOrAuto(String key, Duration def) {
+    JsonNode v = value(key);
+    if (v != null && v.isTextual() && v.asText().trim().equalsIgnoreCase("auto")) {
+      return null;
+    }
+    return duration(key, def);
   }
 
   long longValue(String key, long def) {
@@ -203,6 +237,18 @@ final class Section {
       } else {
         out.add(v.get(i).asText());
       }
+    }
+    return out;
+  }
+
+  /** The keys of this mapping (marked as known). */
+  List<String> keys() {
+    List<String> out = new ArrayList<>();
+    if (node.isObject()) {
+      node.fieldNames().forEachRemaining(k -> {
+        known.add(k);
+        out.add(k);
+      });
     }
     return out;
   }

@@ -1,5 +1,6 @@
 package dev.sluice.resilience;
 
+import dev.sluice.config.Timeouts;
 import dev.sluice.deadline.AttemptGuards;
 import dev.sluice.deadline.Deadline;
 import dev.sluice.deadline.Guard;
@@ -58,6 +59,8 @@ public final class Attempt implements AttemptGuards.Listener {
   private final Ledger ledger;
   private final LongSupplier clock;
   private final int number;
+  private final boolean permit;
+  private final Timeouts timeouts;
 
   private State state = State.CONNECTING;
   private HttpClientRequest request;
@@ -75,7 +78,7 @@ public final class Attempt implements AttemptGuards.Listener {
   private long firstTokenNanos = -1;
 
   public Attempt(Owner owner, Deployment deployment, HttpClient client, UpstreamRequest upstream, Deadline deadline,
-      boolean stream, Scheduler scheduler, Ledger ledger, int number) {
+      boolean stream, Timeouts timeouts, Scheduler scheduler, Ledger ledger, int number, boolean permit) {
     this.owner = owner;
     this.deployment = deployment;
     this.client = client;
@@ -84,7 +87,9 @@ public final class Attempt implements AttemptGuards.Listener {
     this.ledger = ledger;
     this.clock = deadline.clock();
     this.number = number;
-    this.guards = new AttemptGuards(scheduler, deployment.timeouts(), deadline, stream, this);
+    this.permit = permit;
+    this.timeouts = timeouts;
+    this.guards = new AttemptGuards(scheduler, timeouts, deadline, stream, this);
   }
 
   public void start() {
@@ -107,7 +112,7 @@ public final class Attempt implements AttemptGuards.Listener {
     }
     if (ar.failed()) {
       fail(ar.cause() instanceof java.util.concurrent.TimeoutException
-          ? Failure.timeout(Guard.CONNECT, deployment.timeouts().connect().toNanos())
+          ? Failure.timeout(Guard.CONNECT, timeouts.connect().toNanos())
           : Failure.connect(ar.cause()));
       return;
     }
@@ -331,6 +336,11 @@ public final class Attempt implements AttemptGuards.Listener {
 
   public int number() {
     return number;
+  }
+
+  /** Whether the deployment's breaker gave this attempt a permit (to be recorded or released once). */
+  public boolean holdsPermit() {
+    return permit;
   }
 
   public int status() {

@@ -9,11 +9,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class Deployment {
   private final DeploymentConfig config;
   private final ProviderConfig provider;
+  private final DeploymentHealth health;
   private final AtomicInteger inFlight = new AtomicInteger();
 
-  public Deployment(DeploymentConfig config, ProviderConfig provider) {
+  public Deployment(DeploymentConfig config, ProviderConfig provider, DeploymentHealth health) {
     this.config = config;
     this.provider = provider;
+    this.health = health;
   }
 
   public String id() {
@@ -34,6 +36,10 @@ public final class Deployment {
 
   public ProviderConfig provider() {
     return provider;
+  }
+
+  public DeploymentHealth health() {
+    return health;
   }
 
   public int inFlight() {

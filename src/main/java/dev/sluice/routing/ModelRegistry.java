@@ -5,6 +5,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.sluice.config.DeploymentConfig;
 import dev.sluice.config.ModelConfig;
 import dev.sluice.config.ProviderConfig;
+import dev.sluice.config.ResilienceConfig;
 import dev.sluice.config.SluiceConfig;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -12,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.LongSupplier;
 
 /**
  * Finds the deployments for a client's model name: configured models and their aliases first,
@@ -24,19 +26,26 @@ public final class ModelRegistry {
   private final Map<String, ProviderConfig> passthrough = new LinkedHashMap<>();
   private final Cache<String, ModelGroup> passthroughGroups = Caffeine.newBuilder().maximumSize(1024).build();
 
-  public ModelRegistry(SluiceConfig config) {
+  private final ResilienceConfig defaults;
+  private final LongSupplier clock;
+  private final DeploymentHealth.Listener listener;
+
+  public ModelRegistry(SluiceConfig config, LongSupplier clock, DeploymentHealth.Listener listener) {
+    this.defaults = config.resilience();
+    this.clock = clock;
+    this.listener = listener;
     for (ModelConfig m : config.models().values()) {
       List<Deployment> ds = new ArrayList<>();
       for (DeploymentConfig d : m.deployments()) {
         ProviderConfig p = config.providers().get(d.provider());
         if (p != null && p.enabled()) {
-          ds.add(new Deployment(d, p));
+          ds.add(new Deployment(d, p, new DeploymentHealth(d.id(), m.resilience(), clock, listener)));
         }
       }
       if (ds.isEmpty()) {
         continue;
       }
-      ModelGroup g = new ModelGroup(m.name(), ds);
+      ModelGroup g = new ModelGroup(m.name(), ds, m.fallbacks(), m.resilience());
       groups.add(g);
       byName.put(m.name(), g);
       for (String alias : m.aliases()) {
@@ -64,7 +73,8 @@ public final class ModelRegistry {
     return Optional.of(passthroughGroups.get(model, k -> {
       String upstream = k.substring(slash + 1);
       DeploymentConfig d = new DeploymentConfig(k, p.name(), upstream, 1, p.timeouts());
-      return new ModelGroup(k, List.of(new Deployment(d, p)));
+      return new ModelGroup(k, List.of(new Deployment(d, p, new DeploymentHealth(k, defaults, clock, listener))),
+          List.of(), defaults);
     }));
   }
 

@@ -10,7 +10,9 @@ import dev.sluice.provider.openai.OpenAiCompatible;
 import dev.sluice.provider.sim.SimProfile;
 import dev.sluice.provider.sim.Simulator;
 import dev.sluice.routing.ModelRegistry;
-import dev.sluice.routing.WeightedPlanner;
+import dev.sluice.resilience.RetryBudget;
+import dev.sluice.routing.Balancer;
+import dev.sluice.routing.RoutePlanner;
 import dev.sluice.telemetry.Ledger;
 import dev.sluice.telemetry.RecentRequests;
 import io.vertx.core.DeploymentOptions;
@@ -92,8 +94,7 @@ public final class Gateway {
           providers.put(p.name(), p.withBaseUrl(URI.create("http://127.0.0.1:" + sim.port() + "/v1")));
         }
       }
-      SluiceConfig effective = new SluiceConfig(config.server(), config.deadline(), providers, config.models(),
-          config.source());
+      SluiceConfig effective = config.withProviders(providers);
 
       Ledger ledger = new Ledger();
       RecentRequests recent = new RecentRequests(1024);
@@ -107,8 +108,10 @@ public final class Gateway {
           return ThreadLocalRandom.current().nextLong();
         }
       };
+      ModelRegistry registry = new ModelRegistry(effective, System::nanoTime, null);
       Services services = new Services(effective, System::nanoTime, scheduler, ledger, recent,
-          new ModelRegistry(effective), new WeightedPlanner(random),
+          registry, new RoutePlanner(registry, new Balancer(random)),
+          new RetryBudget(effective.resilience().budget(), System::nanoTime), random,
           new DeadlinePolicy(effective.deadline(), System::nanoTime),
           new EnvelopeReader(effective.server().maxBodyBytes(), effective.server().maxMessages()),
           Map.copyOf(adapters), version());

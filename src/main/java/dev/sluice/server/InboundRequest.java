@@ -49,7 +49,8 @@ final class InboundRequest {
     this.arrivalNanos = s.clock().getAsLong();
     this.epochMillis = System.currentTimeMillis();
     this.requestId = RequestIds.fromClient(req.getHeader("x-request-id"));
-    this.execution = new Execution.Context(s.clock(), s.scheduler(), s.ledger(), s.recorder(), s.adapters(), clients);
+    this.execution = new Execution.Context(s.clock(), s.scheduler(), s.ledger(), s.recorder(), s.adapters(), clients,
+        s.globalBudget(), s.random());
   }
 
   void start() {
@@ -197,8 +198,8 @@ final class InboundRequest {
     cancelBodyTimer();
     s.ledger().requestClosed();
     s.recorder().record(new RequestRecord(requestId, epochMillis, endpoint.label(), env == null ? null : env.model(),
-        null, null, status, outcome, type, message, (s.clock().getAsLong() - arrivalNanos) / 1e6, -1, 0,
-        env != null && env.stream(), -1, -1));
+        null, null, status, outcome, type, message, (s.clock().getAsLong() - arrivalNanos) / 1e6, -1, 0, "",
+        false, env != null && env.stream(), -1, -1));
   }
 
   private void cancelBodyTimer() {

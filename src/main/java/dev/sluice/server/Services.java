@@ -6,11 +6,13 @@ import dev.sluice.deadline.Scheduler;
 import dev.sluice.envelope.EnvelopeReader;
 import dev.sluice.provider.openai.OpenAiCompatible;
 import dev.sluice.routing.ModelRegistry;
-import dev.sluice.routing.WeightedPlanner;
+import dev.sluice.resilience.RetryBudget;
+import dev.sluice.routing.RoutePlanner;
 import dev.sluice.telemetry.Ledger;
 import dev.sluice.telemetry.Recorder;
 import java.util.Map;
 import java.util.function.LongSupplier;
+import java.util.random.RandomGenerator;
 
 /** What every event loop shares: configuration, registry, policies, counters and the clock. */
 public record Services(
@@ -20,7 +22,9 @@ public record Services(
     Ledger ledger,
     Recorder recorder,
     ModelRegistry registry,
-    WeightedPlanner planner,
+    RoutePlanner planner,
+    RetryBudget globalBudget,
+    RandomGenerator random,
     DeadlinePolicy deadlines,
     EnvelopeReader envelopes,
     Map<String, OpenAiCompatible> adapters,
