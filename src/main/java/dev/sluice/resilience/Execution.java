@@ -603,11 +603,15 @@ public final class Execution implements Attempt.Owner {
     long now = ctx.clock().getAsLong();
     Deployment d = lastDeployment;
     ctx.ledger().requestClosed();
-    ctx.recorder().record(new RequestRecord(requestId, startEpochMillis, env.endpoint().label(), env.model(),
-        d == null ? null : d.provider().name(), d == null ? null : d.id(), status, outcome, errorType,
-        errorMessage, (now - arrivalNanos) / 1e6,
-        firstTokenNanos < 0 ? -1 : (firstTokenNanos - arrivalNanos) / 1e6, attempts, trail(), hedged,
-        env.stream(), deadline.bounded() ? deadline.budgetNanos() / 1e6 : -1, overheadMs));
+    ctx.recorder().record(RequestRecord.builder()
+        .id(requestId).start(startEpochMillis).endpoint(env.endpoint().label()).model(env.model())
+        .provider(d == null ? null : d.provider().name()).deployment(d == null ? null : d.id())
+        .status(status).outcome(outcome).error(errorType, errorMessage)
+        .latencyMs((now - arrivalNanos) / 1e6)
+        .firstTokenMs(firstTokenNanos < 0 ? -1 : (firstTokenNanos - arrivalNanos) / 1e6)
+        .attempts(attempts).route(trail()).hedged(hedged).stream(env.stream())
+        .deadlineMs(deadline.bounded() ? deadline.budgetNanos() / 1e6 : -1).overheadMs(overheadMs)
+        .build());
   }
 
   private static String formatMs(double ms) {

@@ -197,9 +197,11 @@ final class InboundRequest {
     done = true;
     cancelBodyTimer();
     s.ledger().requestClosed();
-    s.recorder().record(new RequestRecord(requestId, epochMillis, endpoint.label(), env == null ? null : env.model(),
-        null, null, status, outcome, type, message, (s.clock().getAsLong() - arrivalNanos) / 1e6, -1, 0, "",
-        false, env != null && env.stream(), -1, -1));
+    s.recorder().record(RequestRecord.builder()
+        .id(requestId).start(epochMillis).endpoint(endpoint.label()).model(env == null ? null : env.model())
+        .status(status).outcome(outcome).error(type, message)
+        .latencyMs((s.clock().getAsLong() - arrivalNanos) / 1e6).stream(env != null && env.stream())
+        .build());
   }
 
   private void cancelBodyTimer() {
