@@ -131,7 +131,15 @@ public final class ConfigLoader {
     if (problems.hasErrors()) {
       return new Result(null, problems.all());
     }
-    return new Result(new SluiceConfig(server, deadline, resilience, providers, models, source), problems.all());
+    StoreConfig store = store(top.section("store"));
+    Section admin = top.section("admin");
+    String adminKey = admin.string("key", env.getOrDefault("SLUICE_ADMIN_KEY", ""));
+    admin.rejectUnknown();
+    if (problems.hasErrors()) {
+      return new Result(null, problems.all());
+    }
+    return new Result(new SluiceConfig(server, deadline, resilience, store, Secret.of(adminKey), providers, models,
+        source), problems.all());
   }
 
   // ---- environment -------------------------------------------------------------------------
@@ -169,6 +177,23 @@ public final class ConfigLoader {
 
   // ---- sections ----------------------------------------------------------------------------
 
+  private static StoreConfig store(Section s) {
+    StoreConfig d = StoreConfig.DEFAULTS;
+    StoreConfig c = new StoreConfig(
+        s.string("url", d.url()).trim(),
+        s.string("user", d.user()),
+        Secret.of(s.string("password", "")),
+        s.duration("retention", d.retention()),
+        s.integer("batch_size", d.batchSize(), 1, 10_000),
+        s.integer("buffer", d.buffer(), 1, 10_000_000));
+    if (!(c.url().equals("sqlite") || c.url().startsWith("sqlite:") || c.postgres() || !c.enabled())) {
+      s.problems().error(s.child("url"), "expected sqlite, sqlite:PATH, a PostgreSQL URL or none, found '"
+          + c.url() + "'");
+    }
+    s.rejectUnknown();
+    return c;
+  }
+
   private static ServerConfig server(Section s) {
     ServerConfig d = ServerConfig.DEFAULTS;
     ServerConfig c = new ServerConfig(
@@ -176,7 +201,8 @@ public final class ConfigLoader {
         s.integer("port", d.port(), 0, 65535),
         s.integer("event_loops", d.eventLoops(), 0, 256),
         s.size("max_body_size", d.maxBodyBytes()),
-        s.integer("max_messages", d.maxMessages(), 1, 1_000_000));
+        s.integer("max_messages", d.maxMessages(), 1, 1_000_000),
+        s.bool("metrics", d.metrics()));
     s.rejectUnknown();
     return c;
   }

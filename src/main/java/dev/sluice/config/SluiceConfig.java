@@ -4,11 +4,18 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** The whole configuration, immutable and validated when loaded ({@link ConfigLoader}). */
+/**
+ * The whole configuration, immutable and validated when loaded ({@link ConfigLoader}).
+ *
+ * @param adminKey guards {@code /admin/*} and the dashboard's data; from {@code admin.key} or
+ *                 {@code SLUICE_ADMIN_KEY}. Empty: those answer on loopback only.
+ */
 public record SluiceConfig(
     ServerConfig server,
     DeadlineConfig deadline,
     ResilienceConfig resilience,
+    StoreConfig store,
+    Secret adminKey,
     Map<String, ProviderConfig> providers,
     Map<String, ModelConfig> models,
     String source) {
@@ -19,14 +26,18 @@ public record SluiceConfig(
   }
 
   public SluiceConfig withServer(ServerConfig s) {
-    return new SluiceConfig(s, deadline, resilience, providers, models, source);
+    return new SluiceConfig(s, deadline, resilience, store, adminKey, providers, models, source);
   }
 
   public SluiceConfig withDeadline(DeadlineConfig d) {
-    return new SluiceConfig(server, d, resilience, providers, models, source);
+    return new SluiceConfig(server, d, resilience, store, adminKey, providers, models, source);
+  }
+
+  public SluiceConfig withStore(StoreConfig st) {
+    return new SluiceConfig(server, deadline, resilience, st, adminKey, providers, models, source);
   }
 
   public SluiceConfig withProviders(Map<String, ProviderConfig> p) {
-    return new SluiceConfig(server, deadline, resilience, p, models, source);
+    return new SluiceConfig(server, deadline, resilience, store, adminKey, p, models, source);
   }
 }

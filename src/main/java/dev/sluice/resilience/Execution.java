@@ -20,6 +20,7 @@ import dev.sluice.telemetry.Ledger;
 import dev.sluice.telemetry.Outcome;
 import dev.sluice.telemetry.Recorder;
 import dev.sluice.telemetry.RequestRecord;
+import dev.sluice.telemetry.Telemetry;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
@@ -51,7 +52,8 @@ public final class Execution implements Attempt.Owner {
       Map<String, OpenAiCompatible> adapters,
       UpstreamClients clients,
       RetryBudget globalBudget,
-      RandomGenerator random) {}
+      RandomGenerator random,
+      Telemetry telemetry) {}
 
   /** Why a failed request was not retried. */
   enum GiveUp { NOT_RETRYABLE, MAX_ATTEMPTS, NO_DEPLOYMENT, DEADLINE, BUDGET }
@@ -190,6 +192,7 @@ public final class Execution implements Attempt.Owner {
       return;
     }
     hedged = true;
+    ctx.telemetry().hedged(env.model(), p.deployment().id());
     launch(p.deployment(), true);
   }
 
@@ -301,8 +304,12 @@ public final class Execution implements Attempt.Owner {
     if (why == null) {
       return;
     }
-    if (why != GiveUp.NOT_RETRYABLE && !resp.headWritten()) {
-      resp.putHeader("x-sluice-retry-skipped", why.name().toLowerCase(Locale.ROOT));
+    if (why != GiveUp.NOT_RETRYABLE) {
+      String reason = why.name().toLowerCase(Locale.ROOT);
+      ctx.telemetry().retrySkipped(env.model(), reason);
+      if (!resp.headWritten()) {
+        resp.putHeader("x-sluice-retry-skipped", reason);
+      }
     }
     respondFailure(d, f);
   }
@@ -333,6 +340,7 @@ public final class Execution implements Attempt.Owner {
       releasePick(p);
       return GiveUp.BUDGET;
     }
+    ctx.telemetry().retried(env.model(), next.id());
     if (delay <= 0) {
       launch(next, p.permit());
     } else {
@@ -358,6 +366,9 @@ public final class Execution implements Attempt.Owner {
     int i = a.number() - 1;
     if (i >= 0 && i < hops.size() && hops.get(i).indexOf(':') < 0) {
       hops.set(i, hops.get(i) + ":" + result);
+      Deployment d = a.deployment();
+      ctx.telemetry().attemptEnded(env.model(), d.id(), d.provider().name(), result,
+          ctx.clock().getAsLong() - a.startNanos());
     }
   }
 

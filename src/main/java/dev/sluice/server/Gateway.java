@@ -14,7 +14,14 @@ import dev.sluice.resilience.RetryBudget;
 import dev.sluice.routing.Balancer;
 import dev.sluice.routing.RoutePlanner;
 import dev.sluice.telemetry.Ledger;
+import dev.sluice.store.Database;
+import dev.sluice.store.RequestLog;
+import dev.sluice.store.RequestLogReader;
+import dev.sluice.telemetry.Metrics;
 import dev.sluice.telemetry.RecentRequests;
+import dev.sluice.telemetry.Recorder;
+import dev.sluice.telemetry.Recorders;
+import dev.sluice.telemetry.Telemetry;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -98,6 +105,19 @@ public final class Gateway {
 
       Ledger ledger = new Ledger();
       RecentRequests recent = new RecentRequests(1024);
+      Metrics metrics = new Metrics();
+      boolean metricsOn = effective.server().metrics();
+      Database db = effective.store().enabled() ? Database.open(effective.store(), options.dataDir()) : null;
+      RequestLog log = db == null ? null : new RequestLog(db, effective.store(), System::currentTimeMillis);
+      Observability obs = new Observability(metrics, recent, db, log, db == null ? null : new RequestLogReader(db));
+      List<Recorder> recorders = new ArrayList<>();
+      recorders.add(recent);
+      if (metricsOn) {
+        recorders.add(metrics);
+      }
+      if (log != null) {
+        recorders.add(log);
+      }
       Scheduler scheduler = new VertxScheduler(vertx, ledger.timers());
       Map<String, OpenAiCompatible> adapters = new LinkedHashMap<>();
       providers.values().stream().filter(p -> p.enabled() && p.baseUrl() != null)
@@ -108,13 +128,15 @@ public final class Gateway {
           return ThreadLocalRandom.current().nextLong();
         }
       };
-      ModelRegistry registry = new ModelRegistry(effective, System::nanoTime, null);
-      Services services = new Services(effective, System::nanoTime, scheduler, ledger, recent,
+      ModelRegistry registry = new ModelRegistry(effective, System::nanoTime,
+          metricsOn ? (id, from, to) -> metrics.breakerTransition(id, to) : null);
+      Services services = new Services(effective, System::nanoTime, scheduler, ledger, Recorders.of(recorders),
           registry, new RoutePlanner(registry, new Balancer(random)),
           new RetryBudget(effective.resilience().budget(), System::nanoTime), random,
           new DeadlinePolicy(effective.deadline(), System::nanoTime),
           new EnvelopeReader(effective.server().maxBodyBytes(), effective.server().maxMessages()),
-          Map.copyOf(adapters), version());
+          Map.copyOf(adapters), metricsOn ? metrics : Telemetry.NONE, obs, version());
+      registerGauges(metrics, services);
 
       int bindPort = effective.server().port() == 0 && loops > 1 ? -1 : effective.server().port();
       List<GatewayVerticle> verticles = new ArrayList<>();
@@ -126,12 +148,39 @@ public final class Gateway {
         return v;
       }, new DeploymentOptions().setInstances(loops)).await();
       int actual = verticles.get(0).actualPort();
+      if (effective.adminKey().isEmpty()) {
+        LOG.info("admin API and dashboard data: loopback clients only (set SLUICE_ADMIN_KEY to open them with a key)");
+      }
       return new Gateway(vertx, owns, services, recent, sims, actual, id);
     } catch (RuntimeException | java.io.IOException e) {
       if (owns) {
         vertx.close();
       }
       throw e instanceof RuntimeException r ? r : new IllegalStateException(e.getMessage(), e);
+    }
+  }
+
+  private static void registerGauges(Metrics m, Services s) {
+    Ledger l = s.ledger();
+    m.gauge("sluice_requests_in_flight", "Requests being served now", l::requestsInFlight);
+    m.gauge("sluice_attempts_in_flight", "Upstream attempts running now", l::attemptsInFlight);
+    m.gauge("sluice_upstream_exchanges_open", "Upstream HTTP exchanges open now", l::upstreamsOpen);
+    m.gauge("sluice_timers_armed", "Request timers armed now", l::timersArmed);
+    m.gauge("sluice_breaker_permits_held", "Circuit breaker permits held by running attempts", l::permitsHeld);
+    for (var d : s.registry().deployments()) {
+      m.gauge("sluice_deployment_in_flight", "Attempts in flight per deployment", d::inFlight,
+          "deployment", d.id(), "provider", d.provider().name());
+      for (String state : new String[] {"closed", "open", "half_open"}) {
+        m.gauge("sluice_breaker_state", "1 for the breaker's current state", () -> state.equals(d.health().breakerState()) ? 1 : 0,
+            "deployment", d.id(), "state", state);
+      }
+    }
+    RequestLog log = s.observability().log();
+    if (log != null) {
+      m.gauge("sluice_request_log_written", "Request records written to the store", log::written);
+      m.gauge("sluice_request_log_dropped", "Request records dropped because the store was slow or down", log::dropped);
+      m.gauge("sluice_request_log_pending", "Request records waiting to be written", log::pending);
+      m.gauge("sluice_request_log_degraded", "1 while writes to the store fail", () -> log.degraded() ? 1 : 0);
     }
   }
 
@@ -183,6 +232,14 @@ public final class Gateway {
       for (Simulator s : simulators.values()) {
         s.close().await();
       }
+      Observability o = services.observability();
+      if (o.log() != null) {
+        o.log().close();
+      }
+      if (o.database() != null) {
+        o.database().close();
+      }
+      o.metrics().close();
     } finally {
       if (ownsVertx) {
         vertx.close().await();

@@ -5,6 +5,7 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.ext.web.Router;
 
 /**
  * One event loop's share of the gateway: its own HTTP server (the port is shared between event
@@ -34,7 +35,10 @@ final class GatewayVerticle extends VerticleBase {
         .setHandle100ContinueAutomatically(true)
         .setCompressionSupported(false);
     server = vertx.createHttpServer(options);
-    return server.requestHandler(new Dispatcher(services, clients, Dispatcher::notFound)).listen(port, host);
+    Router router = Router.router(vertx);
+    new AdminApi(vertx, services).mount(router);
+    router.route().handler(ctx -> Dispatcher.notFound(ctx.request()));
+    return server.requestHandler(new Dispatcher(services, clients, router)).listen(port, host);
   }
 
   int actualPort() {

@@ -7,7 +7,6 @@ import dev.sluice.envelope.Endpoint;
 import dev.sluice.envelope.Envelope;
 import dev.sluice.errors.ApiError;
 import dev.sluice.errors.ErrorResponder;
-import dev.sluice.provider.UpstreamClients;
 import dev.sluice.resilience.Execution;
 import dev.sluice.routing.ModelGroup;
 import dev.sluice.routing.RoutePlan;
@@ -41,7 +40,7 @@ final class InboundRequest {
   private long bodyTimer = -1;
   private boolean done;
 
-  InboundRequest(Services s, UpstreamClients clients, HttpServerRequest req, Endpoint endpoint) {
+  InboundRequest(Services s, Execution.Context execution, HttpServerRequest req, Endpoint endpoint) {
     this.s = s;
     this.req = req;
     this.resp = req.response();
@@ -49,8 +48,7 @@ final class InboundRequest {
     this.arrivalNanos = s.clock().getAsLong();
     this.epochMillis = System.currentTimeMillis();
     this.requestId = RequestIds.fromClient(req.getHeader("x-request-id"));
-    this.execution = new Execution.Context(s.clock(), s.scheduler(), s.ledger(), s.recorder(), s.adapters(), clients,
-        s.globalBudget(), s.random());
+    this.execution = execution;
   }
 
   void start() {

@@ -10,6 +10,7 @@ import dev.sluice.resilience.RetryBudget;
 import dev.sluice.routing.RoutePlanner;
 import dev.sluice.telemetry.Ledger;
 import dev.sluice.telemetry.Recorder;
+import dev.sluice.telemetry.Telemetry;
 import java.util.Map;
 import java.util.function.LongSupplier;
 import java.util.random.RandomGenerator;
@@ -28,4 +29,6 @@ public record Services(
     DeadlinePolicy deadlines,
     EnvelopeReader envelopes,
     Map<String, OpenAiCompatible> adapters,
+    Telemetry telemetry,
+    Observability observability,
     String version) {}
