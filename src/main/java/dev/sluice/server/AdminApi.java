@@ -16,6 +16,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.StaticHandler;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.Set;
@@ -35,10 +36,12 @@ final class AdminApi {
   private final Vertx vertx;
   private final Services s;
   private final AdminAuth auth;
+  private final Live live;
 
-  AdminApi(Vertx vertx, Services s) {
+  AdminApi(Vertx vertx, Services s, Live live) {
     this.vertx = vertx;
     this.s = s;
+    this.live = live;
     this.auth = new AdminAuth(s.config().adminKey());
   }
 
@@ -53,6 +56,52 @@ final class AdminApi {
     r.get("/admin/requests/export").handler(this::export);
     r.get("/admin/stats").handler(this::stats);
     r.get("/admin/status").handler(this::status);
+    r.get("/admin/alerts").handler(this::alerts);
+    r.post("/admin/alerts/:id/ack").handler(this::acknowledge);
+    r.get("/admin/live").handler(ctx -> ctx.request().toWebSocket()
+        .onSuccess(ws -> live.hub().add(ws))
+        .onFailure(t -> bad(ctx, null, "/admin/live is a WebSocket endpoint")));
+    r.get("/ui").handler(ctx -> ctx.redirect("/ui/"));
+    r.route("/ui/vendor/*").handler(StaticHandler.create("META-INF/resources/webjars").setCachingEnabled(true));
+    r.route("/ui/*").handler(StaticHandler.create("webroot/ui").setIndexPage("index.html").setCachingEnabled(false));
+  }
+
+  private void alerts(RoutingContext ctx) {
+    var q = ctx.queryParams();
+    for (String p : q.names()) {
+      if (!Set.of("severity", "category", "acknowledged", "access_token").contains(p)) {
+        bad(ctx, p, "unknown filter '" + p + "'; expected severity, category or acknowledged");
+        return;
+      }
+    }
+    String sev = q.get("severity");
+    if (sev != null && !Set.of("info", "warning", "critical").contains(sev)) {
+      bad(ctx, "severity", "severity must be info, warning or critical");
+      return;
+    }
+    String ack = q.get("acknowledged");
+    if (ack != null && !ack.equals("true") && !ack.equals("false")) {
+      bad(ctx, "acknowledged", "acknowledged must be true or false");
+      return;
+    }
+    json(ctx.response(), 200, new JsonObject().put("object", "list")
+        .put("data", live.alerts().list(sev, q.get("category"), ack == null ? null : Boolean.valueOf(ack))));
+  }
+
+  private void acknowledge(RoutingContext ctx) {
+    long id;
+    try {
+      id = Long.parseLong(ctx.pathParam("id"));
+    } catch (NumberFormatException e) {
+      bad(ctx, "id", "alert id must be a number");
+      return;
+    }
+    if (!live.alerts().acknowledge(id)) {
+      ErrorResponder.send(ctx.response(), new ApiError(404, ApiError.INVALID_REQUEST, "not_found", "id",
+          "no alert " + id));
+      return;
+    }
+    json(ctx.response(), 200, new JsonObject().put("id", id).put("acknowledged", true));
   }
 
   private void metrics(RoutingContext ctx) {

@@ -17,6 +17,9 @@ import dev.sluice.telemetry.Ledger;
 import dev.sluice.store.Database;
 import dev.sluice.store.RequestLog;
 import dev.sluice.store.RequestLogReader;
+import dev.sluice.telemetry.Alerts;
+import dev.sluice.telemetry.Auditor;
+import dev.sluice.telemetry.LiveStats;
 import dev.sluice.telemetry.Metrics;
 import dev.sluice.telemetry.RecentRequests;
 import dev.sluice.telemetry.Recorder;
@@ -52,8 +55,11 @@ public final class Gateway {
   private final int port;
   private final String deploymentId;
 
-  private Gateway(Vertx vertx, boolean ownsVertx, Services services, RecentRequests recent,
+  private final Live live;
+
+  private Gateway(Vertx vertx, boolean ownsVertx, Services services, RecentRequests recent, Live live,
       Map<String, Simulator> simulators, int port, String deploymentId) {
+    this.live = live;
     this.vertx = vertx;
     this.ownsVertx = ownsVertx;
     this.services = services;
@@ -112,6 +118,10 @@ public final class Gateway {
       Observability obs = new Observability(metrics, recent, db, log, db == null ? null : new RequestLogReader(db));
       List<Recorder> recorders = new ArrayList<>();
       recorders.add(recent);
+      LiveStats liveStats = new LiveStats();
+      recorders.add(liveStats);
+      Alerts alerts = new Alerts();
+      Auditor auditor = new Auditor(alerts);
       if (metricsOn) {
         recorders.add(metrics);
       }
@@ -128,8 +138,12 @@ public final class Gateway {
           return ThreadLocalRandom.current().nextLong();
         }
       };
-      ModelRegistry registry = new ModelRegistry(effective, System::nanoTime,
-          metricsOn ? (id, from, to) -> metrics.breakerTransition(id, to) : null);
+      ModelRegistry registry = new ModelRegistry(effective, System::nanoTime, (id, from, to) -> {
+        if (metricsOn) {
+          metrics.breakerTransition(id, to);
+        }
+        auditor.breaker(id, to, System.currentTimeMillis());
+      });
       Services services = new Services(effective, System::nanoTime, scheduler, ledger, Recorders.of(recorders),
           registry, new RoutePlanner(registry, new Balancer(random)),
           new RetryBudget(effective.resilience().budget(), System::nanoTime), random,
@@ -137,21 +151,23 @@ public final class Gateway {
           new EnvelopeReader(effective.server().maxBodyBytes(), effective.server().maxMessages()),
           Map.copyOf(adapters), metricsOn ? metrics : Telemetry.NONE, obs, version());
       registerGauges(metrics, services);
+      Live live = new Live(vertx, services, liveStats, alerts, auditor);
 
       int bindPort = effective.server().port() == 0 && loops > 1 ? -1 : effective.server().port();
       List<GatewayVerticle> verticles = new ArrayList<>();
       String id = vertx.deployVerticle(() -> {
-        GatewayVerticle v = new GatewayVerticle(services, effective.server().host(), bindPort);
+        GatewayVerticle v = new GatewayVerticle(services, live, effective.server().host(), bindPort);
         synchronized (verticles) {
           verticles.add(v);
         }
         return v;
       }, new DeploymentOptions().setInstances(loops)).await();
       int actual = verticles.get(0).actualPort();
+      live.start();
       if (effective.adminKey().isEmpty()) {
         LOG.info("admin API and dashboard data: loopback clients only (set SLUICE_ADMIN_KEY to open them with a key)");
       }
-      return new Gateway(vertx, owns, services, recent, sims, actual, id);
+      return new Gateway(vertx, owns, services, recent, live, sims, actual, id);
     } catch (RuntimeException | java.io.IOException e) {
       if (owns) {
         vertx.close();
@@ -202,6 +218,10 @@ public final class Gateway {
     return h.equals("0.0.0.0") || h.equals("::") ? "127.0.0.1" : h;
   }
 
+  public Alerts alerts() {
+    return live.alerts();
+  }
+
   public Services services() {
     return services;
   }
@@ -228,6 +248,7 @@ public final class Gateway {
 
   public void close() {
     try {
+      live.stop();
       vertx.undeploy(deploymentId).await();
       for (Simulator s : simulators.values()) {
         s.close().await();

@@ -13,13 +13,15 @@ import io.vertx.ext.web.Router;
  */
 final class GatewayVerticle extends VerticleBase {
   private final Services services;
+  private final Live live;
   private final String host;
   private final int port;
   private HttpServer server;
   private UpstreamClients clients;
 
-  GatewayVerticle(Services services, String host, int port) {
+  GatewayVerticle(Services services, Live live, String host, int port) {
     this.services = services;
+    this.live = live;
     this.host = host;
     this.port = port;
   }
@@ -36,7 +38,7 @@ final class GatewayVerticle extends VerticleBase {
         .setCompressionSupported(false);
     server = vertx.createHttpServer(options);
     Router router = Router.router(vertx);
-    new AdminApi(vertx, services).mount(router);
+    new AdminApi(vertx, services, live).mount(router);
     router.route().handler(ctx -> Dispatcher.notFound(ctx.request()));
     return server.requestHandler(new Dispatcher(services, clients, router)).listen(port, host);
   }
