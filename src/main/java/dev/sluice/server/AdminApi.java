@@ -61,7 +61,13 @@ final class AdminApi {
     r.get("/admin/live").handler(ctx -> ctx.request().toWebSocket()
         .onSuccess(ws -> live.hub().add(ws))
         .onFailure(t -> bad(ctx, null, "/admin/live is a WebSocket endpoint")));
-    r.get("/ui").handler(ctx -> ctx.redirect("/ui/"));
+    r.get("/ui").handler(ctx -> {
+      if (ctx.request().path().equals("/ui")) {
+        ctx.redirect("/ui/");
+      } else {
+        ctx.next();
+      }
+    });
     r.route("/ui/vendor/*").handler(StaticHandler.create("META-INF/resources/webjars").setCachingEnabled(true));
     r.route("/ui/*").handler(StaticHandler.create("webroot/ui").setIndexPage("index.html").setCachingEnabled(false));
   }
