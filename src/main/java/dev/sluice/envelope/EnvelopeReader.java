@@ -94,6 +94,10 @@ public final class EnvelopeReader {
         }
         case "max_tokens", "max_completion_tokens" -> {
           if (v == JsonToken.VALUE_NUMBER_INT) {
+            if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
+              throw ApiError.invalid("invalid_value", name, "'" + name + "' must be a positive integer, found "
+                  + p.getText()).rejection();
+            }
             long n = p.getLongValue();
             if (n < 1 || n > Integer.MAX_VALUE) {
               throw ApiError.invalid("invalid_value", name, "'" + name + "' must be a positive integer, found " + n)
