@@ -147,7 +147,7 @@ public final class EnvelopeReader {
         case "input" -> {
           if (endpoint == Endpoint.EMBEDDINGS) {
             if (v == JsonToken.VALUE_STRING) {
-              hasInput = true;
+              hasInput = p.getTextLength() > 0;
             } else if (v == JsonToken.START_ARRAY) {
               hasInput = p.nextToken() != JsonToken.END_ARRAY;
               if (hasInput) {
