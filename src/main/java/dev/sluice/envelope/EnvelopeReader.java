@@ -8,11 +8,17 @@ import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import dev.sluice.errors.ApiError;
 import java.io.CharConversionException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 
 /**
  * Reads the {@link Envelope} of a request body in one streaming pass and rejects bad input before
- * any provider is involved: malformed JSON, invalid UTF-8 (every string is decoded, which makes
- * the parser check its bytes), wrong types of the fields the gateway understands, and missing or
+ * any provider is involved: malformed JSON, invalid UTF-8 (the whole body is checked strictly, since
+ * it is forwarded as bytes), wrong types of the fields the gateway understands, and missing or
  * empty required fields. Fields it does not know are only checked for well-formedness.
  */
 public final class EnvelopeReader {
@@ -31,6 +37,11 @@ public final class EnvelopeReader {
   }
 
   public Envelope read(byte[] body, int length, Endpoint endpoint) {
+    // Jackson decodes UTF-8 leniently (overlong forms and encoded surrogates pass, a truncated
+    // sequence in a key reads as a syntax error); the body goes upstream as bytes, so check them all
+    if (!isValidUtf8(body, length)) {
+      throw invalidUtf8();
+    }
     try (JsonParser p = factory.createParser(body, 0, length)) {
       return readObject(p, body, length, endpoint);
     } catch (ApiError.Rejection r) {
@@ -301,6 +312,32 @@ public final class EnvelopeReader {
         case VALUE_STRING, FIELD_NAME -> p.getTextCharacters();
         default -> { }
       }
+    }
+  }
+
+  /** Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing beyond U+10FFFF. */
+  static boolean isValidUtf8(byte[] body, int length) {
+    int i = 0;
+    while (i < length && body[i] >= 0) {
+      i++;
+    }
+    if (i == length) {
+      return true;
+    }
+    CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+        .onMalformedInput(CodingErrorAction.REPORT)
+        .onUnmappableCharacter(CodingErrorAction.REPORT);
+    ByteBuffer in = ByteBuffer.wrap(body, i, length - i);
+    CharBuffer out = CharBuffer.allocate(Math.min(length - i, 8192) + 1);
+    while (true) {
+      CoderResult r = decoder.decode(in, out, true);
+      if (r.isError()) {
+        return false;
+      }
+      if (r.isUnderflow()) {
+        return !decoder.flush(out).isError();
+      }
+      out.clear();
     }
   }
 
