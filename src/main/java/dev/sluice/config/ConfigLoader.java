@@ -29,7 +29,10 @@ import java.util.regex.Pattern;
 public final class ConfigLoader {
   public static final String DEFAULT_RESOURCE = "/sluice-default.yaml";
   private static final Pattern VAR = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?}");
-  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+  // a key written twice would otherwise silently replace the first (a second `providers:` drops the first)
+  private static final ObjectMapper YAML = new ObjectMapper(YAMLFactory.builder()
+      .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+      .build());
 
   private final Map<String, String> env;
 
