@@ -349,6 +349,29 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void aKeyWrittenTwiceIsReportedNotSilentlyReplaced() {
+    String yaml = """
+        providers:
+          sim: { type: sim }
+        models:
+          demo:
+            deployments: [{ provider: sim }]
+        providers:
+          other: { type: sim }
+        """;
+    ConfigLoader.Result r = check(yaml);
+    assertThat(r.ok()).isFalse();
+    assertThat(r.problems()).hasSize(1);
+    assertThat(r.problems().get(0).message()).containsIgnoringCase("duplicate").contains("providers");
+    assertThat(r.problems().get(0).line()).isEqualTo(6);
+
+    ConfigLoader.Result nested = check("server:\n  port: 0\n  port: 8080\n");
+    assertThat(nested.ok()).isFalse();
+    assertThat(nested.problems().get(0).message()).containsIgnoringCase("duplicate").contains("port");
+    assertThat(nested.problems().get(0).line()).isEqualTo(3);
+  }
+
+  @Test
   void aSectionOfTheWrongShapeIsReported() {
     ConfigLoader.Result r = check("server: 8080\nproviders: [sim]\n" + SIM_MODEL);
     assertThat(errorAt(r, "server").message()).contains("expected a mapping");
