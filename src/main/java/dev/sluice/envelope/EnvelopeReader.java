@@ -22,6 +22,14 @@ import java.nio.charset.StandardCharsets;
  * empty required fields. Fields it does not know are only checked for well-formedness.
  */
 public final class EnvelopeReader {
+  /**
+   * Top-level fields whose value the gateway acts on. Written twice, the gateway would act on the
+   * last while an upstream that keeps the first sees another model or mode, and only the last
+   * {@code timeout} would be removed before forwarding.
+   */
+  private static final java.util.List<String> OWN_FIELDS =
+      java.util.List.of("model", "stream", "timeout", "max_tokens", "max_completion_tokens", "stream_options");
+
   private final JsonFactory factory;
   private final int maxMessages;
 
@@ -81,9 +89,18 @@ public final class EnvelopeReader {
     int timeoutStart = -1;
     int timeoutEnd = -1;
 
+    int seen = 0;
     JsonToken t;
     while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
       String name = p.currentName();
+      int own = OWN_FIELDS.indexOf(name);
+      if (own >= 0) {
+        if ((seen & (1 << own)) != 0) {
+          throw ApiError.invalid("duplicate_parameter", name, "'" + name + "' appears more than once; the gateway "
+              + "and the provider could read different values").rejection();
+        }
+        seen |= 1 << own;
+      }
       int nameStart = (int) p.currentTokenLocation().getByteOffset();
       JsonToken v = p.nextToken();
       switch (name) {
