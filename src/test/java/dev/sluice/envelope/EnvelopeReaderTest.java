@@ -90,6 +90,13 @@ class EnvelopeReaderTest {
   }
 
   @Test
+  void duplicatesOfFieldsTheGatewayIgnoresAreLeftToTheProvider() {
+    Envelope e = chat("{\"model\":\"demo\"," + MSG + ",\"user\":\"a\",\"user\":\"b\",\"temperature\":1,"
+        + "\"temperature\":0,\"messages2\":[{\"role\":\"user\",\"role\":\"system\"}]}");
+    assertThat(e.model()).isEqualTo("demo");
+  }
+
+  @Test
   void unknownFieldsOfAnyShapeAreAccepted() {
     Envelope e = chat("{\"model\":\"demo\"," + MSG + ",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\","
         + "\"parameters\":{\"type\":\"object\",\"properties\":{}}}}],\"seed\":1,\"logit_bias\":{\"50256\":-100},"
@@ -312,6 +319,13 @@ class EnvelopeReaderTest {
             "missing_required_parameter", "messages[1].role"),
         Arguments.of("{\"model\":\"demo\",\"messages\":" + messages(MAX_MESSAGES + 1) + "}", Endpoint.CHAT,
             "too_many_messages", "messages"),
+        // fields the gateway acts on, written twice
+        Arguments.of("{\"model\":\"demo\"," + MSG + ",\"model\":\"other\"}", Endpoint.CHAT, "duplicate_parameter",
+            "model"),
+        Arguments.of(OK_CHAT + ",\"timeout\":5,\"timeout\":10}", Endpoint.CHAT, "duplicate_parameter", "timeout"),
+        Arguments.of(OK_CHAT + ",\"stream\":false,\"stream\":true}", Endpoint.CHAT, "duplicate_parameter", "stream"),
+        Arguments.of(OK_CHAT + ",\"max_tokens\":5,\"max_tokens\":5}", Endpoint.CHAT, "duplicate_parameter",
+            "max_tokens"),
         // completions
         Arguments.of("{\"model\":\"demo\"}", Endpoint.COMPLETIONS, "missing_required_parameter", "prompt"),
         Arguments.of("{\"model\":\"demo\"," + MSG + "}", Endpoint.COMPLETIONS, "missing_required_parameter", "prompt"),

@@ -523,9 +523,22 @@ class BadInputTest {
   }
 
   @Test
-  void aValidTimeoutInTheBodyIsNotForwarded() {
+  void timeoutInTheBodyTwice() {
+    assertRejected(chat(TestGateway.chat("\"timeout\":5,\"timeout\":10")), 400, "duplicate_parameter", "timeout");
+  }
+
+  @Test
+  void modelInTheBodyTwice() {
+    assertRejected(chat(TestGateway.chat("\"model\":\"gpt-4o\"")), 400, "duplicate_parameter", "model");
+  }
+
+  @Test
+  void aValidTimeoutInTheBodyBecomesTheBudgetSentUpstream() {
     Reply r = chat(TestGateway.chat("\"timeout\":20"));
     assertThat(r.status()).as(r.body()).isEqualTo(200);
+    String upstream = gw.sim().lastRequestTimeout();
+    assertThat(upstream).matches("\\d+ms");
+    assertThat(Long.parseLong(upstream.replace("ms", ""))).isBetween(1L, 20_000L);
     gw.awaitAtRest();
   }
 
