@@ -29,7 +29,10 @@ import java.util.regex.Pattern;
 public final class ConfigLoader {
   public static final String DEFAULT_RESOURCE = "/sluice-default.yaml";
   private static final Pattern VAR = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?}");
-  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+  // a key written twice would otherwise silently replace the first (a second `providers:` drops the first)
+  private static final ObjectMapper YAML = new ObjectMapper(YAMLFactory.builder()
+      .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+      .build());
 
   private final Map<String, String> env;
 
@@ -212,12 +215,14 @@ public final class ConfigLoader {
     Duration cap = s.duration("cap", d.cap());
     boolean skip = s.bool("skip", d.skip()) || "true".equalsIgnoreCase(env.getOrDefault("SLUICE_DEADLINE_SKIP", ""));
     Section t = s.section("tiers");
+    // a default tier beyond a lowered cap is cut to it (as the deadline would be at run time); only
+    // a tier the user wrote beyond the cap is a mistake
     DeadlineConfig c = new DeadlineConfig(cap, skip,
-        t.duration("info", d.info()),
-        t.duration("inference", d.inference()),
-        t.duration("inference_stream", d.inferenceStream()),
-        t.duration("files", d.files()),
-        t.duration("workflows", d.workflows()));
+        tier(t, "info", d.info(), cap),
+        tier(t, "inference", d.inference(), cap),
+        tier(t, "inference_stream", d.inferenceStream(), cap),
+        tier(t, "files", d.files(), cap),
+        tier(t, "workflows", d.workflows(), cap));
     t.rejectUnknown();
     s.rejectUnknown();
     Map<String, Duration> tiers = new LinkedHashMap<>();
@@ -233,6 +238,10 @@ public final class ConfigLoader {
       }
     });
     return c;
+  }
+
+  private static Duration tier(Section tiers, String name, Duration def, Duration cap) {
+    return tiers.has(name) ? tiers.duration(name, def) : (def.compareTo(cap) > 0 ? cap : def);
   }
 
   private Map<String, ProviderConfig> providers(Section top, DeadlineConfig deadline, Path baseDir,
