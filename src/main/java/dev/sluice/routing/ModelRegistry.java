@@ -30,6 +30,11 @@ public final class ModelRegistry {
   private final LongSupplier clock;
   private final DeploymentHealth.Listener listener;
 
+  /** A registry on the system clock, without a breaker listener (tools and tests). */
+  public ModelRegistry(SluiceConfig config) {
+    this(config, System::nanoTime, null);
+  }
+
   public ModelRegistry(SluiceConfig config, LongSupplier clock, DeploymentHealth.Listener listener) {
     this.defaults = config.resilience();
     this.clock = clock;

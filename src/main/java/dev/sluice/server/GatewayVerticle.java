@@ -34,7 +34,7 @@ final class GatewayVerticle extends VerticleBase {
         .setTcpFastOpen(true)
         .setIdleTimeout(0)
         .setMaxInitialLineLength(8192)
-        .setHandle100ContinueAutomatically(true)
+        .setHandle100ContinueAutomatically(false)
         .setCompressionSupported(false);
     server = vertx.createHttpServer(options);
     Router router = Router.router(vertx);

@@ -90,6 +90,11 @@ final class InboundRequest {
         finish(Outcome.CLIENT_CLOSED, 499, null, "client_closed", "the client closed the connection while sending");
       }
     });
+    String expect = req.getHeader(HttpHeaders.EXPECT);
+    if (expect != null && expect.equalsIgnoreCase("100-continue")) {
+      // only now, with the headers found acceptable, is the client invited to send its body
+      resp.writeContinue();
+    }
     // a claimed length only sizes the first allocation up to a modest bound; the limit is enforced as bytes arrive
     body = Buffer.buffer(length == null ? 1024 : (int) Math.min(64 << 10, Long.parseLong(length.trim())));
     req.handler(chunk -> {
