@@ -158,6 +158,11 @@ public final class ConfigLoader {
       while (m.find()) {
         String value = env.get(m.group(1));
         if (value == null || value.isEmpty()) {
+          if (m.group(2) == null) {
+            // a misspelt variable would otherwise pass unnoticed; ${VAR:-} says "empty is fine"
+            problems.warning(path.startsWith(".") ? path.substring(1) : path,
+                "environment variable " + m.group(1) + " is not set; using an empty value");
+          }
           value = m.group(2) == null ? "" : m.group(2);
         }
         m.appendReplacement(out, Matcher.quoteReplacement(value));

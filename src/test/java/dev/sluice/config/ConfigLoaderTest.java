@@ -871,4 +871,19 @@ class ConfigLoaderTest {
     assertThat(run.code()).isZero();
     assertThat(run.out()).contains("built-in config").contains("OK");
   }
+
+  @org.junit.jupiter.api.Test
+  void anUnsetVariableWithoutDefaultIsWorthAWarning() {
+    var r = new ConfigLoader(java.util.Map.of()).check("""
+        providers:
+          up: { type: openai, base_url: "http://127.0.0.1:1/v1", api_key: "${MISSPELT_KEY}" }
+          other: { type: openai, base_url: "http://127.0.0.1:1/v1", api_key: "${EMPTY_OK:-}" }
+        models:
+          m: { deployments: [{ provider: up }] }
+        """, "t", java.nio.file.Path.of("."), false);
+    org.assertj.core.api.Assertions.assertThat(r.ok()).isTrue();
+    org.assertj.core.api.Assertions.assertThat(r.warnings()).extracting(ConfigProblem::message)
+        .anySatisfy(m -> org.assertj.core.api.Assertions.assertThat(m).contains("MISSPELT_KEY"))
+        .noneSatisfy(m -> org.assertj.core.api.Assertions.assertThat(m).contains("EMPTY_OK"));
+  }
 }
