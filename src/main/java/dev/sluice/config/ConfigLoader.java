@@ -135,13 +135,14 @@ public final class ConfigLoader {
       return new Result(null, problems.all());
     }
     StoreConfig store = store(top.section("store"));
+    AdmissionConfig admission = admission(top.section("admission"));
     Section admin = top.section("admin");
     String adminKey = admin.string("key", env.getOrDefault("SLUICE_ADMIN_KEY", ""));
     admin.rejectUnknown();
     if (problems.hasErrors()) {
       return new Result(null, problems.all());
     }
-    return new Result(new SluiceConfig(server, deadline, resilience, store, Secret.of(adminKey), providers, models,
+    return new Result(new SluiceConfig(server, deadline, resilience, store, admission, Secret.of(adminKey), providers, models,
         source), problems.all());
   }
 
@@ -184,6 +185,48 @@ public final class ConfigLoader {
   }
 
   // ---- sections ----------------------------------------------------------------------------
+
+  private static AdmissionConfig admission(Section s) {
+    AdmissionConfig d = AdmissionConfig.DEFAULTS;
+    Section q = s.section("queue");
+    Section sh = q.section("shares");
+    java.util.Map<String, Double> shares = new java.util.LinkedHashMap<>();
+    for (String p : List.of("high", "normal", "low")) {
+      shares.put(p, sh.decimal(p, d.shares().get(p), 0, 1));
+    }
+    sh.rejectUnknown();
+    double sum = shares.values().stream().mapToDouble(Double::doubleValue).sum();
+    if (sum <= 0) {
+      s.problems().error(sh.path(), "the queue shares must not all be zero");
+    }
+    int size = q.integer("size", d.queueSize(), 0, 1_000_000);
+    q.rejectUnknown();
+    Section m = s.section("memory");
+    double high = m.decimal("high_watermark", d.memoryHigh(), 0.1, 1);
+    double low = m.decimal("low_watermark", Math.min(d.memoryLow(), high), 0.05, 1);
+    if (low > high) {
+      s.problems().error(m.child("low_watermark"), "low_watermark " + low + " is above high_watermark " + high);
+    }
+    m.rejectUnknown();
+    Section l = s.section("concurrency");
+    String alg = l.string("algorithm", d.limit().algorithm()).toLowerCase(Locale.ROOT);
+    if (!List.of("gradient", "vegas", "aimd", "fixed").contains(alg)) {
+      s.problems().error(l.child("algorithm"), "unknown algorithm '" + alg + "'; expected gradient, vegas, aimd or fixed");
+    }
+    int min = l.integer("min", d.limit().min(), 1, 1_000_000);
+    int max = l.integer("max", d.limit().max(), 1, 1_000_000);
+    int initial = l.integer("initial", Math.max(min, Math.min(max, d.limit().initial())), 1, 1_000_000);
+    if (min > max || initial < min || initial > max) {
+      s.problems().error(l.path(), "concurrency limits must satisfy min <= initial <= max; found " + min + " <= "
+          + initial + " <= " + max);
+    }
+    l.rejectUnknown();
+    AdmissionConfig c = new AdmissionConfig(s.integer("max_in_flight", d.maxInFlight(), 1, 10_000_000), size, shares,
+        high, low, new AdmissionConfig.Limit(alg, initial, min, max),
+        s.bool("open_without_keys", d.openWithoutKeys()));
+    s.rejectUnknown();
+    return c;
+  }
 
   private static StoreConfig store(Section s) {
     StoreConfig d = StoreConfig.DEFAULTS;
@@ -500,6 +543,7 @@ public final class ConfigLoader {
               + "'; give each an id");
         }
         int weight = d.integer("weight", 1, 0, 1_000_000);
+        int maxConcurrency = d.integer("max_concurrency", -1, -1, 1_000_000);
         Timeouts base = p == null ? Timeouts.DEFAULTS : p.timeouts();
         boolean own = d.has("timeouts");
         Timeouts t = timeouts(d.section("timeouts"), base);
@@ -512,7 +556,7 @@ public final class ConfigLoader {
           anyEnabled = true;
         }
         if (provider != null) {
-          deployments.add(new DeploymentConfig(id, provider, upstream, weight, t));
+          deployments.add(new DeploymentConfig(id, provider, upstream, weight, t, maxConcurrency));
         }
       }
       if (!list.isEmpty() && !anyEnabled && !quiet && !problems.hasErrors()) {
@@ -522,7 +566,8 @@ public final class ConfigLoader {
       topFallbacks.getOrDefault(name, List.of()).stream().filter(f -> !fallbacks.contains(f)).forEach(fallbacks::add);
       ResilienceConfig own = ResilienceParser.parse(s.section("resilience"), resilience);
       s.rejectUnknown();
-      out.put(name, new ModelConfig(name, aliases, deployments, fallbacks, own));
+      int maxTokens = s.integer("max_tokens", -1, -1, Integer.MAX_VALUE);
+      out.put(name, new ModelConfig(name, aliases, deployments, fallbacks, own, maxTokens));
     });
     return out;
   }

@@ -15,6 +15,7 @@ public record SluiceConfig(
     DeadlineConfig deadline,
     ResilienceConfig resilience,
     StoreConfig store,
+    AdmissionConfig admission,
     Secret adminKey,
     Map<String, ProviderConfig> providers,
     Map<String, ModelConfig> models,
@@ -26,18 +27,22 @@ public record SluiceConfig(
   }
 
   public SluiceConfig withServer(ServerConfig s) {
-    return new SluiceConfig(s, deadline, resilience, store, adminKey, providers, models, source);
+    return new SluiceConfig(s, deadline, resilience, store, admission, adminKey, providers, models, source);
   }
 
   public SluiceConfig withDeadline(DeadlineConfig d) {
-    return new SluiceConfig(server, d, resilience, store, adminKey, providers, models, source);
+    return new SluiceConfig(server, d, resilience, store, admission, adminKey, providers, models, source);
   }
 
   public SluiceConfig withStore(StoreConfig st) {
-    return new SluiceConfig(server, deadline, resilience, st, adminKey, providers, models, source);
+    return new SluiceConfig(server, deadline, resilience, st, admission, adminKey, providers, models, source);
+  }
+
+  public SluiceConfig withAdmission(AdmissionConfig a) {
+    return new SluiceConfig(server, deadline, resilience, store, a, adminKey, providers, models, source);
   }
 
   public SluiceConfig withProviders(Map<String, ProviderConfig> p) {
-    return new SluiceConfig(server, deadline, resilience, store, adminKey, p, models, source);
+    return new SluiceConfig(server, deadline, resilience, store, admission, adminKey, p, models, source);
   }
 }

@@ -9,6 +9,7 @@ import dev.sluice.provider.UpstreamRequest;
 import dev.sluice.routing.Deployment;
 import dev.sluice.stream.FirstTokenDetector;
 import dev.sluice.stream.StreamTail;
+import dev.sluice.stream.Usage;
 import dev.sluice.telemetry.Ledger;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.MultiMap;
@@ -343,6 +344,27 @@ public final class Attempt implements AttemptGuards.Listener {
     return permit;
   }
 
+  private boolean permitSettled;
+  private boolean slotReleased;
+
+  /** True the first time only: the caller settles the breaker permit (success, failure or release). */
+  boolean settlePermitOnce() {
+    if (permitSettled || !permit) {
+      return false;
+    }
+    permitSettled = true;
+    return true;
+  }
+
+  /** True the first time only: the caller gives the deployment's concurrency slot back. */
+  boolean releaseSlotOnce() {
+    if (slotReleased) {
+      return false;
+    }
+    slotReleased = true;
+    return true;
+  }
+
   public int status() {
     return status;
   }
@@ -358,6 +380,11 @@ public final class Attempt implements AttemptGuards.Listener {
 
   public boolean eventStream() {
     return eventStream;
+  }
+
+  /** Tokens the provider reported at the end of a stream, when it did. */
+  public Usage usage() {
+    return tail == null ? Usage.UNKNOWN : Usage.ofStreamTail(tail.text());
   }
 
   public boolean endedWithProviderError() {

@@ -6,6 +6,9 @@ import dev.sluice.config.Timeouts;
 import dev.sluice.deadline.Deadline;
 import dev.sluice.deadline.Guard;
 import dev.sluice.deadline.Scheduler;
+import dev.sluice.admission.AdmissionQueue;
+import dev.sluice.admission.Priority;
+import dev.sluice.admission.Ticket;
 import dev.sluice.envelope.BodyRewriter;
 import dev.sluice.envelope.Envelope;
 import dev.sluice.errors.ApiError;
@@ -20,7 +23,9 @@ import dev.sluice.telemetry.Ledger;
 import dev.sluice.telemetry.Outcome;
 import dev.sluice.telemetry.Recorder;
 import dev.sluice.telemetry.RequestRecord;
+import dev.sluice.stream.Usage;
 import dev.sluice.telemetry.Telemetry;
+import io.vertx.core.Vertx;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
@@ -56,7 +61,7 @@ public final class Execution implements Attempt.Owner {
       Telemetry telemetry) {}
 
   /** Why a failed request was not retried. */
-  enum GiveUp { NOT_RETRYABLE, MAX_ATTEMPTS, NO_DEPLOYMENT, DEADLINE, BUDGET }
+  enum GiveUp { NOT_RETRYABLE, MAX_ATTEMPTS, NO_CAPACITY, DEADLINE, BUDGET }
 
   private static final CharSequence EVENT_STREAM = HttpHeaders.createOptimized("text/event-stream; charset=utf-8");
   private static final CharSequence NO_CACHE = HttpHeaders.createOptimized("no-cache");
@@ -78,6 +83,12 @@ public final class Execution implements Attempt.Owner {
   private final String requestId;
   private final List<Attempt> active = new ArrayList<>(2);
   private final List<String> hops = new ArrayList<>(3);
+  private final Ticket ticket;
+  private final io.vertx.core.Context loop;
+  private final Waiter waiter = new Waiter();
+  private boolean queued;
+  private volatile boolean over;
+  private Usage usage = Usage.UNKNOWN;
 
   private int attempts;
   private boolean hedged;
@@ -92,8 +103,10 @@ public final class Execution implements Attempt.Owner {
   private double overheadMs = -1;
 
   public Execution(Context ctx, HttpServerResponse resp, Envelope env, byte[] bytes, Buffer body, Deadline deadline,
-      RoutePlan plan, long arrivalNanos, long startEpochMillis, String requestId) {
+      RoutePlan plan, long arrivalNanos, long startEpochMillis, String requestId, Ticket ticket) {
     this.ctx = ctx;
+    this.ticket = ticket;
+    this.loop = Vertx.currentContext();
     this.resp = resp;
     this.env = env;
     this.bytes = bytes;
@@ -125,7 +138,69 @@ public final class Execution implements Attempt.Owner {
     }
     ctx.globalBudget().onRequest();
     Picker.Pick first = picker.next(List.of());
+    if (first == null) {
+      enqueue();
+      return;
+    }
     launch(first.deployment(), first.permit());
+  }
+
+  // ---- the queue ---------------------------------------------------------------------------
+
+  /** Every deployment is at its concurrency limit: wait for a slot, or be refused at once. */
+  private void enqueue() {
+    AdmissionQueue q = plan.group().queue();
+    AdmissionQueue.Refusal r = q.offer(waiter);
+    if (r == null) {
+      queued = true;
+      ctx.ledger().enqueued();
+      return;
+    }
+    String reason = r == AdmissionQueue.Refusal.QUEUE_FULL ? "queue_full" : "deadline_unmeetable";
+    long retryAfter = Math.max(1, (q.estimatedWaitNanos(waiter) + 999_999_999L) / 1_000_000_000L);
+    String message = r == AdmissionQueue.Refusal.QUEUE_FULL
+        ? "every deployment of '" + env.model() + "' is at its concurrency limit and the queue is full"
+        : "the request cannot finish within its deadline given the " + q.size() + " requests queued ahead";
+    ctx.telemetry().shed(reason);
+    ErrorResponder.send(resp, new ApiError(503, "overloaded_error", reason, null, message, retryAfter));
+    end(Outcome.REJECTED, 503, reason, message);
+  }
+
+  /** This request as its model's queue sees it. */
+  private final class Waiter implements AdmissionQueue.Waiter {
+    @Override
+    public Priority priority() {
+      return ticket.priority();
+    }
+
+    @Override
+    public long deadlineNanos() {
+      return deadline.atNanos();
+    }
+
+    @Override
+    public long expectedServiceNanos() {
+      return Math.max(0, plan.primary().health().latency(env.stream()).quantile(0.5));
+    }
+
+    @Override
+    public boolean dispatched(Object slot) {
+      if (over) {
+        return false;
+      }
+      loop.runOnContext(v -> onDispatched((Deployment) slot));
+      return true;
+    }
+  }
+
+  private void onDispatched(Deployment d) {
+    if (ended) {
+      Picker.giveBackSlot(d);
+      return;
+    }
+    queued = false;
+    ctx.ledger().dequeued();
+    launch(d, d.health().tryAcquire());
   }
 
   // ---- attempts ----------------------------------------------------------------------------
@@ -137,6 +212,7 @@ public final class Execution implements Attempt.Owner {
     if (permit) {
       ctx.ledger().permitTaken();
     }
+    ctx.ledger().slotTaken();
     d.health().budget().onRequest();
     hops.add(d.id());
     Buffer upstreamBody = BodyRewriter.forUpstream(body, bytes, env, d.upstreamModel());
@@ -203,9 +279,13 @@ public final class Execution implements Attempt.Owner {
   }
 
   private void releasePick(Picker.Pick p) {
-    if (p != null && p.permit()) {
+    if (p == null) {
+      return;
+    }
+    if (p.permit()) {
       p.deployment().health().release(true);
     }
+    Picker.giveBackSlot(p.deployment());
   }
 
   private boolean takeBudget(Deployment d) {
@@ -237,6 +317,7 @@ public final class Execution implements Attempt.Owner {
     if (ended || committed || !active.contains(a)) {
       if (active.remove(a)) {
         returnPermit(a);
+        releaseSlot(a, -1, false);
       }
       return false;
     }
@@ -250,8 +331,8 @@ public final class Execution implements Attempt.Owner {
     DeploymentHealth h = a.deployment().health();
     long latency = a.readyNanos() - a.startNanos();
     h.recordLatency(env.stream(), latency);
-    h.onSuccess(latency, a.holdsPermit());
-    if (a.holdsPermit()) {
+    if (a.settlePermitOnce()) {
+      h.onSuccess(latency, true);
       ctx.ledger().permitReturned();
     }
     updateQuota(a.deployment(), a.headers());
@@ -261,6 +342,7 @@ public final class Execution implements Attempt.Owner {
         active.remove(other);
         other.cancel();
         returnPermit(other);
+        releaseSlot(other, -1, false);
         hop(other, "cancelled");
       }
     }
@@ -276,6 +358,8 @@ public final class Execution implements Attempt.Owner {
       return true;
     }
     active.remove(a);
+    releaseSlot(a, latency, false);
+    usage = Usage.ofAnswer(a.body());
     resp.setStatusCode(a.status());
     String type = a.headers().get(HttpHeaders.CONTENT_TYPE);
     resp.putHeader(HttpHeaders.CONTENT_TYPE, type == null ? JSON : type);
@@ -324,7 +408,7 @@ public final class Execution implements Attempt.Owner {
     }
     Picker.Pick p = picker.next(List.of());
     if (p == null) {
-      return GiveUp.NO_DEPLOYMENT;
+      return GiveUp.NO_CAPACITY;
     }
     Deployment next = p.deployment();
     int tries = picker.timesTried(next);
@@ -385,20 +469,34 @@ public final class Execution implements Attempt.Owner {
         h.coolDown(retryAfterNanos(f.headers()));
       }
     }
-    if (Retryable.countsAgainstHealth(f)) {
-      h.onFailure(duration, new IllegalStateException(label(f)), a.holdsPermit());
-    } else {
-      h.release(a.holdsPermit());
+    boolean overload = Retryable.countsAgainstHealth(f) || (f.kind() == Failure.Kind.STATUS && f.status() == 429);
+    if (a.settlePermitOnce()) {
+      if (Retryable.countsAgainstHealth(f)) {
+        h.onFailure(duration, new IllegalStateException(label(f)), true);
+      } else {
+        h.release(true);
+      }
+      ctx.ledger().permitReturned();
     }
-    if (a.holdsPermit()) {
+    releaseSlot(a, overload ? duration : -1, overload);
+  }
+
+  private void returnPermit(Attempt a) {
+    if (a.settlePermitOnce()) {
+      a.deployment().health().release(true);
       ctx.ledger().permitReturned();
     }
   }
 
-  private void returnPermit(Attempt a) {
-    if (a.holdsPermit()) {
-      a.deployment().health().release(true);
-      ctx.ledger().permitReturned();
+  /**
+   * Gives an attempt's concurrency slot back, once, with a latency sample for the deployment's
+   * adaptive limit: time to first token for streams, to the answer otherwise; none when cancelled.
+   */
+  private void releaseSlot(Attempt a, long rttNanos, boolean dropped) {
+    if (a.releaseSlotOnce()) {
+      a.deployment().limiter().release(a.startNanos(), rttNanos, dropped,
+          ctx.clock().getAsLong() - a.startNanos());
+      ctx.ledger().slotReturned();
     }
   }
 
@@ -441,6 +539,8 @@ public final class Execution implements Attempt.Owner {
   @Override
   public void finished(Attempt a, Failure truncation) {
     active.remove(a);
+    releaseSlot(a, a.firstTokenNanos() < 0 ? -1 : a.firstTokenNanos() - a.startNanos(), false);
+    usage = a.usage();
     if (ended) {
       return;
     }
@@ -560,6 +660,7 @@ public final class Execution implements Attempt.Owner {
     for (Attempt a : List.copyOf(active)) {
       a.cancel();
       returnPermit(a);
+      releaseSlot(a, -1, false);
       hop(a, "cancelled");
     }
     active.clear();
@@ -583,7 +684,8 @@ public final class Execution implements Attempt.Owner {
     }
     for (Map.Entry<String, String> h : upstream) {
       String k = h.getKey();
-      if (k.regionMatches(true, 0, "x-ratelimit-", 0, 12) || k.equalsIgnoreCase("retry-after")
+      boolean keyQuota = ticket.apiKey() != null && (ticket.apiKey().rpm() > 0 || ticket.apiKey().tpm() > 0);
+      if ((!keyQuota && k.regionMatches(true, 0, "x-ratelimit-", 0, 12)) || k.equalsIgnoreCase("retry-after")
           || k.regionMatches(true, 0, "openai-", 0, 7)) {
         resp.headers().add(k, h.getValue());
       } else if (k.equalsIgnoreCase("x-request-id")) {
@@ -603,6 +705,13 @@ public final class Execution implements Attempt.Owner {
       return;
     }
     ended = true;
+    over = true;
+    if (queued) {
+      queued = false;
+      plan.group().queue().remove(waiter);
+      ctx.ledger().dequeued();
+    }
+    ticket.release(usage.total());
     cancelTimer(deadlineTimer);
     deadlineTimer = -1;
     cancelTimer(hedgeTimer);
@@ -621,6 +730,8 @@ public final class Execution implements Attempt.Owner {
         .latencyMs((now - arrivalNanos) / 1e6)
         .firstTokenMs(firstTokenNanos < 0 ? -1 : (firstTokenNanos - arrivalNanos) / 1e6)
         .attempts(attempts).route(trail()).hedged(hedged).stream(env.stream())
+        .tokens(usage.promptTokens(), usage.completionTokens())
+        .key(ticket.apiKey() == null ? null : ticket.apiKey().id()).priority(ticket.priority().label())
         .deadlineMs(deadline.bounded() ? deadline.budgetNanos() / 1e6 : -1).overheadMs(overheadMs)
         .build());
   }

@@ -1,6 +1,11 @@
 package dev.sluice.server;
 
+import dev.sluice.admission.Admission;
+import dev.sluice.admission.KeyRing;
+import dev.sluice.admission.MemoryGuard;
 import dev.sluice.config.ProviderConfig;
+import dev.sluice.store.KeyStore;
+import io.github.bucket4j.TimeMeter;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.deadline.DeadlinePolicy;
 import dev.sluice.deadline.Scheduler;
@@ -56,6 +61,7 @@ public final class Gateway {
   private final String deploymentId;
 
   private final Live live;
+  private long[] timers = new long[0];
 
   private Gateway(Vertx vertx, boolean ownsVertx, Services services, RecentRequests recent, Live live,
       Map<String, Simulator> simulators, int port, String deploymentId) {
@@ -144,12 +150,19 @@ public final class Gateway {
         }
         auditor.breaker(id, to, System.currentTimeMillis());
       });
+      KeyRing ring = new KeyRing();
+      KeyService keys = db == null ? null : new KeyService(new KeyStore(db), ring);
+      if (keys != null) {
+        keys.refresh();
+      }
+      MemoryGuard memory = MemoryGuard.forHeap(effective.admission().memoryHigh(), effective.admission().memoryLow());
+      Admission admission = new Admission(effective.admission(), ring, memory, TimeMeter.SYSTEM_NANOTIME);
       Services services = new Services(effective, System::nanoTime, scheduler, ledger, Recorders.of(recorders),
           registry, new RoutePlanner(registry, new Balancer(random)),
           new RetryBudget(effective.resilience().budget(), System::nanoTime), random,
           new DeadlinePolicy(effective.deadline(), System::nanoTime),
           new EnvelopeReader(effective.server().maxBodyBytes(), effective.server().maxMessages()),
-          Map.copyOf(adapters), metricsOn ? metrics : Telemetry.NONE, obs, version());
+          Map.copyOf(adapters), metricsOn ? metrics : Telemetry.NONE, admission, obs, keys, version());
       registerGauges(metrics, services);
       Live live = new Live(vertx, services, liveStats, alerts, auditor);
 
@@ -164,10 +177,24 @@ public final class Gateway {
       }, new DeploymentOptions().setInstances(loops)).await();
       int actual = verticles.get(0).actualPort();
       live.start();
+      long memoryTimer = vertx.setPeriodic(250, t -> memory.check());
+      long keyTimer = keys == null ? -1 : vertx.setPeriodic(5000, t -> vertx.executeBlocking(() -> {
+        keys.refresh();
+        return null;
+      }, false));
+      long[] timers = {memoryTimer, keyTimer};
+      if (!ring.anyLive()) {
+        LOG.info("no API keys exist: the API answers loopback clients only, without a key"
+            + " (create one with 'sluice keys create')");
+      } else {
+        LOG.info("{} API keys known; every request needs one", ring.size());
+      }
       if (effective.adminKey().isEmpty()) {
         LOG.info("admin API and dashboard data: loopback clients only (set SLUICE_ADMIN_KEY to open them with a key)");
       }
-      return new Gateway(vertx, owns, services, recent, live, sims, actual, id);
+      Gateway gw = new Gateway(vertx, owns, services, recent, live, sims, actual, id);
+      gw.timers = timers;
+      return gw;
     } catch (RuntimeException | java.io.IOException e) {
       if (owns) {
         vertx.close();
@@ -248,6 +275,11 @@ public final class Gateway {
 
   public void close() {
     try {
+      for (long t : timers) {
+        if (t != -1) {
+          vertx.cancelTimer(t);
+        }
+      }
       live.stop();
       vertx.undeploy(deploymentId).await();
       for (Simulator s : simulators.values()) {

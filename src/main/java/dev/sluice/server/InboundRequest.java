@@ -1,5 +1,8 @@
 package dev.sluice.server;
 
+import dev.sluice.admission.Admission;
+import dev.sluice.admission.KeyLimits;
+import dev.sluice.admission.Ticket;
 import dev.sluice.deadline.BudgetParser;
 import dev.sluice.deadline.Deadline;
 import dev.sluice.deadline.DeadlinePolicy;
@@ -36,6 +39,7 @@ final class InboundRequest {
   private final String requestId;
 
   private Buffer body;
+  private Ticket ticket;
   private long headerBudget = -1;
   private long bodyTimer = -1;
   private boolean done;
@@ -54,6 +58,18 @@ final class InboundRequest {
   void start() {
     s.ledger().requestOpened();
     resp.putHeader("x-request-id", requestId);
+    Admission.Decision entry = s.admission().enter();
+    if (entry.error() != null) {
+      shed(entry);
+      return;
+    }
+    ticket = entry.ticket();
+    ApiError auth = s.admission().authenticate(ticket, req.getHeader(HttpHeaders.AUTHORIZATION),
+        AdminAuth.isLoopback(req));
+    if (auth != null) {
+      reject(auth, false);
+      return;
+    }
     String type = req.getHeader(HttpHeaders.CONTENT_TYPE);
     if (type == null || !type.toLowerCase(Locale.ROOT).startsWith("application/json")) {
       reject(new ApiError(415, ApiError.INVALID_REQUEST, "unsupported_media_type", null,
@@ -159,10 +175,25 @@ final class InboundRequest {
           "the model '" + env.model() + "' does not exist or is not served here"), env, false);
       return;
     }
+    Admission.Decision keyed = s.admission().admitKey(ticket, group.get().name(), env.maxTokens(),
+        group.get().maxTokens(), Admission.estimateTokens(bytes.length, env.maxTokens()));
+    KeyLimits limits = ticket.keyLimits();
+    if (limits != null) {
+      limits.describe(resp::putHeader);
+    }
+    if (keyed.error() != null) {
+      if (keyed.shedReason() != null) {
+        shed(keyed);
+      } else {
+        reject(keyed.error(), env, false);
+      }
+      return;
+    }
     RoutePlan plan = s.planner().plan(group.get());
     done = true;
     resp.closeHandler(null);
-    new Execution(execution, resp, env, bytes, body, deadline, plan, arrivalNanos, epochMillis, requestId).start();
+    new Execution(execution, resp, env, bytes, body, deadline, plan, arrivalNanos, epochMillis, requestId, ticket)
+        .start();
   }
 
   private DeadlinePolicy.Tier tier(boolean stream) {
@@ -193,15 +224,25 @@ final class InboundRequest {
     }
   }
 
+  /** Refused for capacity or rate: counted by reason, with Retry-After. */
+  private void shed(Admission.Decision d) {
+    s.telemetry().shed(d.shedReason());
+    reject(d.error(), false);
+  }
+
   private void finish(Outcome outcome, int status, Envelope env, String type, String message) {
     if (done) {
       return;
     }
     done = true;
+    if (ticket != null) {
+      ticket.release(-1);
+    }
     cancelBodyTimer();
     s.ledger().requestClosed();
     s.recorder().record(RequestRecord.builder()
         .id(requestId).start(epochMillis).endpoint(endpoint.label()).model(env == null ? null : env.model())
+        .key(ticket == null || ticket.apiKey() == null ? null : ticket.apiKey().id())
         .status(status).outcome(outcome).error(type, message)
         .latencyMs((s.clock().getAsLong() - arrivalNanos) / 1e6).stream(env != null && env.stream())
         .build());

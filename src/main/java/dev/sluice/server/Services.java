@@ -1,5 +1,6 @@
 package dev.sluice.server;
 
+import dev.sluice.admission.Admission;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.deadline.DeadlinePolicy;
 import dev.sluice.deadline.Scheduler;
@@ -30,5 +31,7 @@ public record Services(
     EnvelopeReader envelopes,
     Map<String, OpenAiCompatible> adapters,
     Telemetry telemetry,
+    Admission admission,
     Observability observability,
+    KeyService keys,
     String version) {}

@@ -9,7 +9,7 @@ import java.nio.charset.StandardCharsets;
  * unless the provider's own last event was an error (then it is relayed, not doubled).
  */
 public final class StreamTail {
-  private static final int KEEP = 512;
+  private static final int KEEP = 1024;
   private final byte[] tail = new byte[KEEP];
   private int filled;
 
@@ -24,6 +24,11 @@ public final class StreamTail {
     System.arraycopy(tail, filled - keep, tail, 0, keep);
     chunk.getBytes(0, n, tail, keep);
     filled = keep + n;
+  }
+
+  /** The kept end of the stream, as text. */
+  public String text() {
+    return new String(tail, 0, filled, StandardCharsets.UTF_8);
   }
 
   private String lastEvent() {

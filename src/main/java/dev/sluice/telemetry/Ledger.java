@@ -14,6 +14,8 @@ public final class Ledger {
   private final LongAdder upstreams = new LongAdder();
   private final LongAdder timers = new LongAdder();
   private final LongAdder permits = new LongAdder();
+  private final LongAdder slots = new LongAdder();
+  private final LongAdder queued = new LongAdder();
 
   public void requestOpened() {
     requests.increment();
@@ -53,6 +55,31 @@ public final class Ledger {
     return permits.sum();
   }
 
+  /** A deployment concurrency slot was taken for an attempt. */
+  public void slotTaken() {
+    slots.increment();
+  }
+
+  public void slotReturned() {
+    slots.decrement();
+  }
+
+  public long slotsHeld() {
+    return slots.sum();
+  }
+
+  public void enqueued() {
+    queued.increment();
+  }
+
+  public void dequeued() {
+    queued.decrement();
+  }
+
+  public long queued() {
+    return queued.sum();
+  }
+
   /** The counter the event-loop scheduler keeps of armed timers. */
   public LongAdder timers() {
     return timers;
@@ -76,7 +103,7 @@ public final class Ledger {
 
   public boolean atRest() {
     return requestsInFlight() == 0 && attemptsInFlight() == 0 && upstreamsOpen() == 0 && timersArmed() == 0
-        && permitsHeld() == 0;
+        && permitsHeld() == 0 && slotsHeld() == 0 && queued() == 0;
   }
 
   public JsonObject toJson() {
@@ -85,7 +112,9 @@ public final class Ledger {
         .put("attempts_in_flight", attemptsInFlight())
         .put("upstream_exchanges_open", upstreamsOpen())
         .put("timers_armed", timersArmed())
-        .put("breaker_permits_held", permitsHeld());
+        .put("breaker_permits_held", permitsHeld())
+        .put("concurrency_slots_held", slotsHeld())
+        .put("queued", queued());
   }
 
   @Override
