@@ -48,6 +48,8 @@ final class Exchange implements StreamReader.Listener {
   }
 
   void start() {
+    long startedAt = clock.getAsLong();
+    rec.started(startedAt - intendedNanos);
     timer = vertx.setTimer(timeoutMillis, t -> {
       timer = -1;
       if (!finished) {
@@ -69,7 +71,7 @@ final class Exchange implements StreamReader.Listener {
         return;
       }
       request = ar.result();
-      rec.sent(clock.getAsLong() - intendedNanos);
+      rec.sent(clock.getAsLong() - startedAt);
       request.send(body).onComplete(rar -> {
         if (finished) {
           return;

@@ -17,6 +17,7 @@ public final class Recorder {
   private final Histogram firstText = histogram();
   private final Histogram chunkDelay = histogram();
   private final Histogram lateness = histogram();
+  private final Histogram connectionWait = histogram();
   private final Map<String, Long> errors = new TreeMap<>();
   private long sent;
   private long completed;
@@ -34,13 +35,18 @@ public final class Recorder {
     return Math.min(MAX_MICROS, Math.max(0, nanos / 1000));
   }
 
-  /** A request was handed to a connection {@code latenessNanos} after it was due. */
-  public void sent(long latenessNanos) {
-    sent++;
+  /** The generator started a request {@code latenessNanos} after it was due (timer slack, busy CPU). */
+  public void started(long latenessNanos) {
     lateness.recordValue(micros(latenessNanos));
     if (latenessNanos > LATE_NANOS) {
       late++;
     }
+  }
+
+  /** A started request got its connection after {@code waitNanos} (pool wait, or a new connection) and was sent. */
+  public void sent(long waitNanos) {
+    sent++;
+    connectionWait.recordValue(micros(waitNanos));
   }
 
   /** A full answer arrived (any status); {@code ok} when it counts as a success. */
@@ -77,6 +83,7 @@ public final class Recorder {
     firstText.add(o.firstText);
     chunkDelay.add(o.chunkDelay);
     lateness.add(o.lateness);
+    connectionWait.add(o.connectionWait);
     o.errors.forEach((k, v) -> errors.merge(k, v, Long::sum));
     sent += o.sent;
     completed += o.completed;
@@ -101,6 +108,10 @@ public final class Recorder {
 
   public Histogram lateness() {
     return lateness;
+  }
+
+  public Histogram connectionWait() {
+    return connectionWait;
   }
 
   public Map<String, Long> errors() {

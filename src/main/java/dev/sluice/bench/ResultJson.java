@@ -40,7 +40,7 @@ public final class ResultJson {
     counts.put("completed", f.completedCount());
     counts.put("ok", f.okCount());
     counts.put("failed", f.failed());
-    counts.put("late_sends", f.lateCount());
+    counts.put("late_starts", f.lateCount());
     counts.put("max_in_flight", f.maxInFlight());
     if (f.negativeDelays() > 0) {
       counts.put("negative_chunk_delays", f.negativeDelays());
@@ -63,6 +63,7 @@ public final class ResultJson {
       root.set("chunk_delay_ms", percentiles(f.chunkDelayHistogram()));
     }
     root.set("lateness_ms", percentiles(f.lateness()));
+    root.set("connection_wait_ms", percentiles(f.connectionWait()));
     return root;
   }
 

@@ -45,8 +45,9 @@ public final class ResultTable {
     row(sb, "time to first token", r.path("ttft_ms"));
     row(sb, "per-chunk delay", r.path("chunk_delay_ms"));
     row(sb, "generator lateness", r.path("lateness_ms"));
-    sb.append(String.format(Locale.ROOT, "late sends (> %d ms after intended): %d%n",
-        Recorder.LATE_NANOS / 1_000_000, c.path("late_sends").asLong()));
+    row(sb, "wait for a connection", r.path("connection_wait_ms"));
+    sb.append(String.format(Locale.ROOT, "late starts (generator > %d ms behind its timetable): %d%n",
+        Recorder.LATE_NANOS / 1_000_000, c.path("late_starts").asLong()));
     return sb.toString();
   }
 
