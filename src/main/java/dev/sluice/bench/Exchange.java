@@ -90,7 +90,10 @@ final class Exchange implements StreamReader.Listener {
     boolean success = status >= 200 && status < 300;
     if (stream && success) {
       reader = new StreamReader(this);
-      resp.handler(buf -> reader.feed(buf.getBytes(), clock.getAsLong()));
+      resp.handler(buf -> {
+        long arrived = clock.getAsLong(); // before the copy: the bytes are here now
+        reader.feed(buf.getBytes(), arrived);
+      });
     } else {
       resp.handler(buf -> { }); // the body is read and dropped; only its end matters
     }
