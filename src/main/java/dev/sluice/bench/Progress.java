@@ -34,7 +34,7 @@ public interface Progress extends AutoCloseable {
       @Override
       public void update(LiveCounters live) {
         bar.stepTo(live.finished());
-        bar.setExtraMessage("in flight " + live.inFlight() + ", failed " + live.failed());
+        bar.setExtraMessage(" in flight " + live.inFlight() + ", failed " + live.failed());
       }
 
       @Override

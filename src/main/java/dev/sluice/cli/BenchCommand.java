@@ -25,9 +25,9 @@ import picocli.CommandLine.Option;
 
 /** {@code sluice bench}: an open-loop load generator with baselines and regression checks. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-    description = {"Send chat completions at a fixed rate (open loop: send times do not wait for answers) and",
-        "report latency from each request's intended send time, success, throughput, first-token time and",
-        "per-chunk delay. Exit 1 when --compare finds a regression, 2 on a usage or I/O error."})
+    description = "Send chat completions at a fixed rate (open loop: send times do not wait for answers) and "
+        + "report latency from each request's intended send time, success, throughput, first-token time and "
+        + "per-chunk delay. Exit 1 when --compare finds a regression, 2 on a usage or I/O error.")
 final class BenchCommand implements Callable<Integer> {
   private static final ObjectMapper JSON = new ObjectMapper();
 
