@@ -16,6 +16,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.ext.web.handler.StaticHandler;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -56,6 +57,11 @@ final class AdminApi {
     r.get("/admin/requests/export").handler(this::export);
     r.get("/admin/stats").handler(this::stats);
     r.get("/admin/status").handler(this::status);
+    r.post("/admin/*").handler(BodyHandler.create().setBodyLimit(64 * 1024));
+    r.post("/admin/keys").handler(this::createKey);
+    r.get("/admin/keys").handler(this::listKeys);
+    r.delete("/admin/keys/:id").handler(this::revokeKey);
+    r.post("/admin/keys/:id/revoke").handler(this::revokeKey);
     r.get("/admin/alerts").handler(this::alerts);
     r.post("/admin/alerts/:id/ack").handler(this::acknowledge);
     r.get("/admin/live").handler(ctx -> ctx.request().toWebSocket()
@@ -70,6 +76,76 @@ final class AdminApi {
     });
     r.route("/ui/vendor/*").handler(StaticHandler.create("META-INF/resources/webjars").setCachingEnabled(true));
     r.route("/ui/*").handler(StaticHandler.create("webroot/ui").setIndexPage("index.html").setCachingEnabled(false));
+  }
+
+  private boolean requireKeys(RoutingContext ctx) {
+    if (s.keys() == null) {
+      ErrorResponder.send(ctx.response(), new ApiError(503, "store_unavailable", "keys_disabled", null,
+          "keys need a store; this gateway runs with store.url: none"));
+      return false;
+    }
+    return true;
+  }
+
+  private void createKey(RoutingContext ctx) {
+    if (!requireKeys(ctx)) {
+      return;
+    }
+    {
+      KeyRequest kr;
+      try {
+        kr = KeyRequest.parse(ctx.body().buffer());
+      } catch (ApiError.Rejection r) {
+        ErrorResponder.send(ctx.response(), r.error());
+        return;
+      }
+      vertx.executeBlocking(() -> s.keys().create(kr.name(), kr.models(), kr.rpm(), kr.tpm(), kr.maxConcurrency(),
+          kr.priority(), kr.maxTokens()), false).onComplete(c -> {
+            if (c.failed()) {
+              String m = String.valueOf(c.cause().getMessage());
+              if (m.toLowerCase(java.util.Locale.ROOT).contains("unique")) {
+                ErrorResponder.send(ctx.response(), new ApiError(409, ApiError.INVALID_REQUEST, "key_name_taken",
+                    "name", "a live key named '" + kr.name() + "' exists; revoke it or choose another name"));
+              } else {
+                storeError(ctx, c.cause());
+              }
+              return;
+            }
+            json(ctx.response(), 201, KeyRequest.toJson(c.result().key()).put("key", c.result().secret()));
+          });
+    }
+  }
+
+  private void listKeys(RoutingContext ctx) {
+    if (!requireKeys(ctx)) {
+      return;
+    }
+    vertx.executeBlocking(() -> s.keys().list(), false).onComplete(ar -> {
+      if (ar.failed()) {
+        storeError(ctx, ar.cause());
+        return;
+      }
+      JsonArray data = new JsonArray();
+      ar.result().forEach(k -> data.add(KeyRequest.toJson(k)));
+      json(ctx.response(), 200, new JsonObject().put("object", "list").put("data", data));
+    });
+  }
+
+  private void revokeKey(RoutingContext ctx) {
+    if (!requireKeys(ctx)) {
+      return;
+    }
+    String id = ctx.pathParam("id");
+    vertx.executeBlocking(() -> s.keys().revoke(id), false).onComplete(ar -> {
+      if (ar.failed()) {
+        storeError(ctx, ar.cause());
+      } else if (ar.result().isEmpty()) {
+        ErrorResponder.send(ctx.response(), new ApiError(404, ApiError.INVALID_REQUEST, "not_found", "id",
+            "no live key with id or name '" + id + "'"));
+      } else {
+        json(ctx.response(), 200, KeyRequest.toJson(ar.result().get()));
+      }
+    });
   }
 
   private void alerts(RoutingContext ctx) {
