@@ -129,16 +129,12 @@ public final class ConfigLoader {
     fb.keys().forEach(k -> fallbacks.put(k, fb.strings(k)));
     Map<String, ModelConfig> models = models(top, providers, deadline, resilience, fallbacks, problems, quietAutoOff);
     checkFallbacks(fb, models, fallbacks, problems);
-    top.rejectUnknown();
-
-    if (problems.hasErrors()) {
-      return new Result(null, problems.all());
-    }
     StoreConfig store = store(top.section("store"));
     AdmissionConfig admission = admission(top.section("admission"));
     Section admin = top.section("admin");
     String adminKey = admin.string("key", env.getOrDefault("SLUICE_ADMIN_KEY", ""));
     admin.rejectUnknown();
+    top.rejectUnknown();
     if (problems.hasErrors()) {
       return new Result(null, problems.all());
     }
