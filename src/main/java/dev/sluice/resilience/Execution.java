@@ -124,8 +124,17 @@ public final class Execution implements Attempt.Owner {
 
   /** Takes over the request (the ledger's request count is already taken by the edge). */
   public void start() {
-    resp.closeHandler(v -> clientClosed());
-    resp.exceptionHandler(t -> clientClosed());
+    // an HTTP/2 stream also "closes" when its response ends: only a close before that is the client leaving
+    resp.closeHandler(v -> {
+      if (!resp.ended()) {
+        clientClosed();
+      }
+    });
+    resp.exceptionHandler(t -> {
+      if (!resp.ended()) {
+        clientClosed();
+      }
+    });
     if (deadline.bounded()) {
       long left = deadline.remainingNanos();
       if (left <= 0) {

@@ -1,0 +1,51 @@
+package dev.sluice.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.sluice.telemetry.Outcome;
+import dev.sluice.telemetry.RequestRecord;
+import dev.sluice.testing.TestGateway;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Clients that speak HTTP/2 to the gateway (h2c upgrade, as curl --http2 and the JDK client do). */
+class Http2ClientTest {
+  static TestGateway gw;
+
+  @BeforeAll
+  static void start() {
+    gw = TestGateway.start(TestGateway.SIMPLE);
+  }
+
+  @AfterAll
+  static void stop() {
+    gw.close();
+  }
+
+  @Test
+  void answeredRequestsAreRecordedAsAnsweredNotAsClientClosed() throws Exception {
+    HttpClient h2 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2).build();
+    for (String extra : new String[] {null, "\"stream\":true"}) {
+      HttpResponse<String> r = h2.send(HttpRequest.newBuilder(URI.create(gw.baseUrl() + "/v1/chat/completions"))
+          .header("content-type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString(TestGateway.chat(extra))).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+      String id = r.headers().firstValue("x-request-id").orElseThrow();
+      await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+        RequestRecord rec = gw.gateway().recent().latest(20).stream().filter(x -> x.id().equals(id)).findFirst()
+            .orElseThrow();
+        assertThat(rec.outcome()).isEqualTo(Outcome.SUCCESS);
+        assertThat(rec.status()).isEqualTo(200);
+      });
+    }
+    gw.awaitAtRest();
+  }
+}
