@@ -100,9 +100,29 @@ class StreamTailTest {
   }
 
   @Test
+  void anErrorEventWhoseMessageMentionsDataIsStillTheProvidersError() {
+    String error = "data: {\"error\":{\"message\":\"invalid data: the prompt is too long\",\"type\":\"invalid_request_error\"}}\n\n";
+    assertThat(tailOf(TOKEN, error).endedWithError()).isTrue();
+  }
+
+  @Test
+  void aLongProviderErrorIsStillRecognised() {
+    String error = "data: {\"error\":{\"message\":\"" + "overloaded ".repeat(80) + "\",\"type\":\"server_error\"}}\n\n";
+    assertThat(error.length()).isGreaterThan(512);
+    assertThat(tailOf(TOKEN, error).endedWithError()).isTrue();
+    assertThat(tailOf(TOKEN, error).complete()).isFalse();
+  }
+
+  @Test
   void aContentTokenMentioningDoneIsNotTheEnd() {
     assertThat(tailOf(TOKEN, "data: {\"choices\":[{\"delta\":{\"content\":\"data: [DONE]\"}}]}\n\n").complete())
         .isFalse();
+  }
+
+  @Test
+  void keepAlivesAfterDoneDoNotHideIt() {
+    assertThat(tailOf(TOKEN, DONE, ": keep-alive\n\n").complete()).isTrue();
+    assertThat(tailOf(TOKEN, ERROR, ": keep-alive\n\n").endedWithError()).isTrue();
   }
 
   @Test
@@ -123,5 +143,13 @@ class StreamTailTest {
     assertThat(t.complete()).isFalse();
     t.update(Buffer.buffer(STOP + DONE));
     assertThat(t.complete()).isTrue();
+  }
+
+  @Test
+  void aSecondDataLineOfAnEventIsNotAnEventOfItsOwn() {
+    // one event with two data lines, the first longer than any window: its second line is no event of its own
+    StreamTail t = tailOf(TOKEN, "data: {\"content\":\"" + "x".repeat(10_000) + "\ndata: [DONE]");
+    assertThat(t.complete()).isFalse();
+    assertThat(tailOf(TOKEN, "data: {\"content\":\"x\ndata: [DONE]\n\n").complete()).isFalse();
   }
 }
