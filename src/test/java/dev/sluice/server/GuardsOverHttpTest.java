@@ -1,0 +1,413 @@
+package dev.sluice.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.sluice.telemetry.Outcome;
+import dev.sluice.telemetry.RequestRecord;
+import dev.sluice.testing.SseEvents;
+import dev.sluice.testing.TestGateway;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Every guard and the deadline over real sockets, against the simulator. The machine is shared and
+ * noisy: these tests check which guard fired and generous bounds (never early, never hanging);
+ * exact timing is {@code AttemptGuardsTest}'s job.
+ */
+class GuardsOverHttpTest {
+  static final String CONFIG = """
+      server: { port: 0, event_loops: 1 }
+      providers:
+        sim:
+          type: sim
+          seed: 7
+          timeouts: { connect: 1s, first_byte: 2s, first_token: 1s, idle: 500ms, total: 3s, stream_total: 10s }
+      models:
+        demo:
+          deployments:
+            - { id: sim-a, provider: sim, model: sim-fast }
+        demo-total:
+          deployments:
+            - id: sim-total
+              provider: sim
+              model: sim-fast
+              timeouts: { first_byte: 1500ms, total: 1500ms, stream_total: 1500ms }
+      """;
+
+  static TestGateway gw;
+
+  @BeforeAll
+  static void start() {
+    gw = TestGateway.start(CONFIG);
+  }
+
+  @AfterAll
+  static void stop() {
+    gw.close();
+  }
+
+  @AfterEach
+  void atRest() {
+    gw.awaitAtRest();
+  }
+
+  record Timed(HttpResponse<String> response, long millis) {
+    int status() {
+      return response.statusCode();
+    }
+
+    String body() {
+      return response.body();
+    }
+
+    JsonObject error() {
+      return new JsonObject(response.body()).getJsonObject("error");
+    }
+
+    String header(String name) {
+      return response.headers().firstValue(name).orElse(null);
+    }
+
+    String requestId() {
+      return header("x-request-id");
+    }
+  }
+
+  static Timed post(TestGateway g, String model, String extra, String... headers) {
+    String body = TestGateway.chat(extra).replace("\"model\":\"demo\"", "\"model\":\"" + model + "\"");
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(g.baseUrl() + "/v1/chat/completions"))
+        .header("content-type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(body));
+    for (int i = 0; i < headers.length; i += 2) {
+      b.header(headers[i], headers[i + 1]);
+    }
+    long t0 = System.nanoTime();
+    HttpResponse<String> r = g.send(b);
+    return new Timed(r, (System.nanoTime() - t0) / 1_000_000);
+  }
+
+  static Timed post(String extra, String... headers) {
+    return post(gw, "demo", extra, headers);
+  }
+
+  static RequestRecord record(Timed t) {
+    return SseEvents.record(gw.gateway(), t.requestId());
+  }
+
+  // ------------------------------------------------------------------ guards before the commit point
+
+  @Test
+  void hangBeforeHeadersEndsInFirstByteTimeout() {
+    long aborted = gw.sim().stats().abortedByCaller();
+    Timed t = post("\"sim\":{\"hang_before_headers\":1}");
+    assertThat(t.status()).isEqualTo(504);
+    assertThat(t.error().getString("type")).isEqualTo("first_byte_timeout");
+    assertThat(t.error().getString("code")).isEqualTo("timeout");
+    assertThat(t.millis()).as("not before the 2 s guard").isGreaterThanOrEqualTo(2000).isLessThan(10_000);
+    assertThat(t.header("x-sluice-deployment")).isEqualTo("sim-a");
+    RequestRecord rec = record(t);
+    assertThat(rec.outcome()).isEqualTo(Outcome.TIMEOUT);
+    assertThat(rec.errorType()).isEqualTo("first_byte_timeout");
+    assertThat(rec.status()).isEqualTo(504);
+    awaitUpstreamAborted(aborted + 1);
+  }
+
+  @Test
+  void slowFirstTokenOnAStreamEndsInFirstTokenTimeoutWithNothingCommitted() {
+    // headers and the role-only chunk come at once; the first real token would take 5 s
+    Timed t = post("\"stream\":true,\"sim\":{\"first_token\":\"5s\"}");
+    assertThat(t.status()).isEqualTo(504);
+    assertThat(t.header("content-type")).startsWith("application/json");
+    assertThat(t.error().getString("type")).isEqualTo("first_token_timeout");
+    assertThat(t.body()).doesNotContain("data:").doesNotContain("assistant");
+    assertThat(t.millis()).isGreaterThanOrEqualTo(1000).isLessThan(10_000);
+    assertThat(record(t).outcome()).isEqualTo(Outcome.TIMEOUT);
+  }
+
+  @Test
+  void aStreamWhoseProviderNeverAnswersEndsInFirstTokenTimeout() {
+    Timed t = post("\"stream\":true,\"sim\":{\"hang_before_headers\":1}");
+    assertThat(t.status()).isEqualTo(504);
+    assertThat(t.error().getString("type")).isEqualTo("first_token_timeout");
+    assertThat(t.millis()).isGreaterThanOrEqualTo(1000).isLessThan(10_000);
+  }
+
+  @Test
+  void aSlowNonStreamBeyondItsTotalEndsInTotalTimeout() {
+    // demo-total: first_byte = total = 1.5 s, so the total is the guard that names the cause
+    Timed t = post(gw, "demo-total", "\"sim\":{\"first_token\":\"5s\"}");
+    assertThat(t.status()).isEqualTo(504);
+    assertThat(t.error().getString("type")).isEqualTo("total_timeout");
+    assertThat(t.millis()).isGreaterThanOrEqualTo(1500).isLessThan(10_000);
+  }
+
+  @Test
+  void aConnectionThatCannotBeEstablishedEndsInConnectTimeout() throws IOException {
+    // a listening socket whose accept queue is full: the kernel drops further SYNs, connect hangs
+    try (ServerSocket blackhole = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      List<Socket> fillers = new ArrayList<>();
+      try {
+        for (int i = 0; i < 16; i++) {
+          Socket s = new Socket();
+          try {
+            s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), blackhole.getLocalPort()), 300);
+            fillers.add(s);
+          } catch (SocketTimeoutException full) {
+            s.close();
+            break;
+          }
+        }
+        String yaml = """
+            server: { port: 0, event_loops: 1 }
+            providers:
+              hole:
+                type: openai
+                base_url: http://127.0.0.1:%d/v1
+                timeouts: { connect: 300ms, first_byte: 2s, first_token: 2s, idle: 1s, total: 3s, stream_total: 3s }
+            models:
+              demo:
+                deployments: [{ id: hole-a, provider: hole, model: m }]
+            """.formatted(blackhole.getLocalPort());
+        try (TestGateway g = TestGateway.start(yaml)) {
+          Timed t = post(g, "demo", null);
+          assertThat(t.status()).as(t.body()).isEqualTo(504);
+          assertThat(t.error().getString("type")).isEqualTo("connect_timeout");
+          assertThat(t.millis()).isGreaterThanOrEqualTo(300).isLessThan(10_000);
+          g.awaitAtRest();
+        }
+      } finally {
+        for (Socket s : fillers) {
+          s.close();
+        }
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ guards after the commit point
+
+  @Test
+  void aStreamThatStallsAfterSomeTokensEndsWithAnIdleTimeoutEvent() {
+    long aborted = gw.sim().stats().abortedByCaller();
+    Timed t = post("\"stream\":true,\"sim\":{\"hang_mid_stream\":1,\"output_tokens\":20,\"first_token\":\"10ms\"}");
+    assertThat(t.status()).isEqualTo(200);
+    assertThat(t.header("content-type")).startsWith("text/event-stream");
+    assertThat(SseEvents.chatText(t.body())).as("some tokens were relayed").isNotEmpty();
+    assertThat(t.body()).doesNotContain("[DONE]");
+    JsonObject error = SseEvents.lastError(t.body());
+    assertThat(error).as("the last event is an error: %s", t.body()).isNotNull();
+    assertThat(error.getString("type")).isEqualTo("idle_timeout");
+    assertThat(error.getString("code")).isEqualTo("stream_truncated");
+    assertThat(t.millis()).isGreaterThanOrEqualTo(500).isLessThan(10_000);
+    RequestRecord rec = record(t);
+    assertThat(rec.outcome()).isEqualTo(Outcome.TRUNCATED);
+    assertThat(rec.errorType()).isEqualTo("idle_timeout");
+    awaitUpstreamAborted(aborted + 1);
+  }
+
+  @Test
+  void aStreamLongerThanItsStreamTotalEndsWithATotalTimeoutEvent() {
+    // 100 tokens at 10 per second would take 10 s; the deployment's stream_total is 1.5 s
+    Timed t = post(gw, "demo-total",
+        "\"stream\":true,\"sim\":{\"output_tokens\":100,\"tokens_per_second\":10,\"first_token\":\"10ms\"}");
+    assertThat(t.status()).isEqualTo(200);
+    assertThat(t.body()).doesNotContain("[DONE]");
+    assertThat(SseEvents.lastError(t.body()).getString("type")).isEqualTo("total_timeout");
+    assertThat(t.millis()).isGreaterThanOrEqualTo(1500).isLessThan(10_000);
+  }
+
+  @Test
+  void anUpstreamResetMidStreamEndsWithAStreamTruncatedEvent() {
+    Timed t = post("\"stream\":true,\"sim\":{\"reset_mid_stream\":1,\"output_tokens\":20,\"first_token\":\"10ms\"}");
+    assertThat(t.status()).isEqualTo(200);
+    assertThat(t.body()).doesNotContain("[DONE]");
+    assertThat(SseEvents.chatText(t.body())).isNotEmpty();
+    JsonObject error = SseEvents.lastError(t.body());
+    assertThat(error).as(t.body()).isNotNull();
+    assertThat(error.getString("code")).isEqualTo("stream_truncated");
+    assertThat(error.getString("type")).isEqualTo("upstream_error");
+    assertThat(record(t).outcome()).isEqualTo(Outcome.TRUNCATED);
+  }
+
+  @Test
+  void aHealthyStreamEndsWithDoneAndNoError() {
+    Timed t = post("\"stream\":true,\"sim\":{\"output_tokens\":10}");
+    assertThat(t.status()).isEqualTo(200);
+    assertThat(SseEvents.last(t.body())).isEqualTo("[DONE]");
+    assertThat(t.body()).doesNotContain("\"error\"");
+    assertThat(record(t).outcome()).isEqualTo(Outcome.SUCCESS);
+  }
+
+  // ------------------------------------------------------------------ the request's deadline
+
+  @ParameterizedTest(name = "{0}: {1}")
+  @CsvSource({
+      "X-Request-Timeout, 300ms, client_header",
+      "grpc-timeout, 300m, client_header",
+      "body, 0.3, client_body",
+  })
+  void aClientBudgetEndsTheRequestInDeadlineExceeded(String where, String value, String source) {
+    String extra = "\"sim\":{\"hang_before_headers\":1}";
+    Timed t = where.equals("body")
+        ? post(extra + ",\"timeout\":" + value)
+        : post(extra, where, value);
+    assertThat(t.status()).isEqualTo(504);
+    assertThat(t.error().getString("type")).isEqualTo("deadline_exceeded");
+    assertThat(t.error().getString("message")).contains("300ms").contains(source);
+    assertThat(t.millis()).as("the deadline, not the 2 s first-byte guard")
+        .isGreaterThanOrEqualTo(300).isLessThan(1900);
+    RequestRecord rec = record(t);
+    assertThat(rec.outcome()).isEqualTo(Outcome.TIMEOUT);
+    assertThat(rec.errorType()).isEqualTo("deadline_exceeded");
+    assertThat(rec.deadlineMs()).isEqualTo(300.0);
+  }
+
+  @Test
+  void theTighterOfTwoClientHeadersBinds() {
+    Timed t = post("\"sim\":{\"hang_before_headers\":1}", "X-Request-Timeout", "5s", "grpc-timeout", "400m");
+    assertThat(t.error().getString("type")).isEqualTo("deadline_exceeded");
+    assertThat(t.millis()).isGreaterThanOrEqualTo(400).isLessThan(1900);
+  }
+
+  @Test
+  void aStreamCutByTheDeadlineAfterCommitEndsWithADeadlineEvent() {
+    Timed t = post("\"stream\":true,\"sim\":{\"output_tokens\":100,\"tokens_per_second\":10,\"first_token\":\"10ms\"}",
+        "X-Request-Timeout", "1s");
+    assertThat(t.status()).isEqualTo(200);
+    assertThat(SseEvents.chatText(t.body())).isNotEmpty();
+    assertThat(t.body()).doesNotContain("[DONE]");
+    JsonObject error = SseEvents.lastError(t.body());
+    assertThat(error).as(t.body()).isNotNull();
+    assertThat(error.getString("type")).isEqualTo("deadline_exceeded");
+    assertThat(error.getString("code")).isEqualTo("stream_truncated");
+    assertThat(t.millis()).isGreaterThanOrEqualTo(1000).isLessThan(10_000);
+    RequestRecord rec = record(t);
+    assertThat(rec.outcome()).isEqualTo(Outcome.TRUNCATED);
+    assertThat(rec.errorType()).isEqualTo("deadline_exceeded");
+  }
+
+  @Test
+  void theRemainingBudgetIsForwardedUpstream() {
+    Timed t = post((String) null, "X-Request-Timeout", "5s");
+    assertThat(t.status()).isEqualTo(200);
+    String forwarded = gw.sim().lastRequestTimeout();
+    assertThat(forwarded).matches("\\d+ms");
+    long ms = Long.parseLong(forwarded.replace("ms", ""));
+    assertThat(ms).as("what is left of the client's 5 s").isLessThanOrEqualTo(5000).isGreaterThan(3000);
+
+    post((String) null);
+    forwarded = gw.sim().lastRequestTimeout();
+    assertThat(Long.parseLong(forwarded.replace("ms", ""))).as("the tier's 30 s").isLessThanOrEqualTo(30_000)
+        .isGreaterThan(25_000);
+  }
+
+  @Test
+  void withoutSkipTheTierDeadlineBinds() {
+    String yaml = """
+        server: { port: 0, event_loops: 1 }
+        deadline: { tiers: { inference: 500ms } }
+        providers:
+          sim: { type: sim, seed: 7 }
+        models:
+          demo: { deployments: [{ id: sim-a, provider: sim, model: sim-fast }] }
+        """;
+    try (TestGateway g = TestGateway.start(yaml)) {
+      Timed t = post(g, "demo", "\"sim\":{\"first_token\":\"1s\"}");
+      assertThat(t.status()).isEqualTo(504);
+      assertThat(t.error().getString("type")).isEqualTo("deadline_exceeded");
+      assertThat(t.error().getString("message")).contains("tier");
+      assertThat(t.millis()).isGreaterThanOrEqualTo(500).isLessThan(10_000);
+      g.awaitAtRest();
+    }
+  }
+
+  @Test
+  void skipModeLiftsTierAndCapButAClientBudgetStillBinds() {
+    String yaml = """
+        server: { port: 0, event_loops: 1 }
+        deadline: { skip: true, cap: 1s, tiers: { info: 500ms, inference: 500ms, inference_stream: 500ms, files: 1s, workflows: 1s } }
+        providers:
+          sim:
+            type: sim
+            seed: 7
+            timeouts: { connect: 1s, first_byte: 3s, first_token: 3s, idle: 1s, total: 5s, stream_total: 5s }
+        models:
+          demo: { deployments: [{ id: sim-a, provider: sim, model: sim-fast }] }
+        """;
+    try (TestGateway g = TestGateway.start(yaml)) {
+      // 1.5 s is beyond the tier (500 ms) and the cap (1 s): skip lifts both
+      Timed ok = post(g, "demo", "\"sim\":{\"first_token\":\"1500ms\"}");
+      assertThat(ok.status()).as(ok.body()).isEqualTo(200);
+      assertThat(g.sim().lastRequestTimeout()).as("no budget to forward").isNull();
+      RequestRecord rec = SseEvents.record(g.gateway(), ok.requestId());
+      assertThat(rec.deadlineMs()).isEqualTo(-1.0);
+
+      Timed bound = post(g, "demo", "\"sim\":{\"hang_before_headers\":1}", "X-Request-Timeout", "300ms");
+      assertThat(bound.status()).isEqualTo(504);
+      assertThat(bound.error().getString("type")).isEqualTo("deadline_exceeded");
+      assertThat(bound.millis()).isGreaterThanOrEqualTo(300).isLessThan(2900);
+      assertThat(g.sim().lastRequestTimeout()).matches("\\d+ms");
+      assertThat(Long.parseLong(g.sim().lastRequestTimeout().replace("ms", ""))).isLessThanOrEqualTo(300);
+
+      // the guards still hold in skip mode
+      Timed guarded = post(g, "demo", "\"sim\":{\"hang_before_headers\":1}");
+      assertThat(guarded.error().getString("type")).isEqualTo("first_byte_timeout");
+      g.awaitAtRest();
+    }
+  }
+
+  // ------------------------------------------------------------------ provider errors pass through
+
+  @Test
+  void aProviderErrorIsPassedThroughWithItsStatusAndBody() {
+    Timed t = post("\"sim\":{\"error_rate\":1,\"error_statuses\":[503]}");
+    assertThat(t.status()).isEqualTo(503);
+    assertThat(t.header("x-sluice-upstream-status")).isEqualTo("503");
+    assertThat(t.header("x-sluice-deployment")).isEqualTo("sim-a");
+    JsonObject error = t.error();
+    assertThat(error.getString("message")).isEqualTo("simulated failure");
+    assertThat(error.getString("type")).isEqualTo("server_error");
+    RequestRecord rec = record(t);
+    assertThat(rec.outcome()).isEqualTo(Outcome.UPSTREAM_ERROR);
+    assertThat(rec.status()).isEqualTo(503);
+  }
+
+  @Test
+  void aProviderErrorOnAStreamIsPassedThroughBeforeCommit() {
+    Timed t = post("\"stream\":true,\"sim\":{\"error_rate\":1,\"error_statuses\":[500]}");
+    assertThat(t.status()).isEqualTo(500);
+    assertThat(t.header("x-sluice-upstream-status")).isEqualTo("500");
+    assertThat(t.error().getString("message")).isEqualTo("simulated failure");
+  }
+
+  @Test
+  void aRateLimitIsPassedThroughWithRetryAfter() {
+    Timed t = post("\"sim\":{\"rate_limit_rate\":1,\"retry_after\":7}");
+    assertThat(t.status()).isEqualTo(429);
+    assertThat(t.header("retry-after")).isEqualTo("7");
+    assertThat(t.header("x-ratelimit-remaining-requests")).isEqualTo("0");
+    assertThat(t.header("x-sluice-upstream-status")).isEqualTo("429");
+    assertThat(t.error().getString("code")).isEqualTo("rate_limit_exceeded");
+  }
+
+  private static void awaitUpstreamAborted(long atLeast) {
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+        .untilAsserted(() -> assertThat(gw.sim().stats().abortedByCaller())
+            .as("the simulator saw the gateway give the exchange up").isGreaterThanOrEqualTo(atLeast));
+  }
+}
