@@ -49,6 +49,8 @@ public final class Attempt implements AttemptGuards.Listener {
 
   private enum State { CONNECTING, WAITING, RECEIVING, COMMITTED, DONE }
 
+  private static final io.vertx.core.Handler<Throwable> IGNORE = t -> { };
+
   private final Owner owner;
   private final Deployment deployment;
   private final HttpClient client;
@@ -99,6 +101,11 @@ public final class Attempt implements AttemptGuards.Listener {
   }
 
   private void onConnected(AsyncResult<HttpClientRequest> ar) {
+    if (ar.succeeded()) {
+      // failures arrive through send()'s future; without a handler Vert.x logs every reset of an
+      // unsent request (a client that left, a guard that fired while connecting) as an ERROR
+      ar.result().exceptionHandler(IGNORE);
+    }
     if (state == State.DONE) {
       if (ar.succeeded()) {
         ar.result().reset(); // connected too late: give the connection up

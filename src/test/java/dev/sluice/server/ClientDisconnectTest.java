@@ -13,7 +13,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -237,6 +240,105 @@ class ClientDisconnectTest {
       assertThat(SseEvents.record(gw.gateway(), c.id).outcome()).isEqualTo(Outcome.SUCCESS);
     }
     gw.awaitAtRest();
+  }
+
+  @Test
+  void aConnectionThatCompletesAfterTheClientLeftIsGivenUpQuietly() throws Exception {
+    // a provider whose accept queue is full: the gateway's connect waits for a SYN retransmit
+    try (ServerSocket provider = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+        LogCapture logs = LogCapture.of("io.vertx")) {
+      List<Socket> fillers = fillAcceptQueue(provider);
+      String yaml = """
+          server: { port: 0, event_loops: 1 }
+          providers:
+            slow:
+              type: openai
+              base_url: http://127.0.0.1:%d/v1
+              timeouts: { connect: 8s, first_byte: 9s, first_token: 9s, idle: 9s, total: 9s, stream_total: 9s }
+          models:
+            demo: { deployments: [{ id: slow-a, provider: slow, model: m }] }
+          """.formatted(provider.getLocalPort());
+      try (TestGateway g = TestGateway.start(yaml)) {
+        Socket client = new Socket(InetAddress.getLoopbackAddress(), g.gateway().port());
+        byte[] body = TestGateway.chat(null).getBytes(StandardCharsets.UTF_8);
+        client.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+            + "Content-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n")
+            .getBytes(StandardCharsets.US_ASCII));
+        client.getOutputStream().write(body);
+        client.getOutputStream().flush();
+        await().atMost(Duration.ofSeconds(10)).until(() -> g.ledger().attemptsInFlight() == 1);
+        client.close();
+        await().atMost(Duration.ofSeconds(10)).until(() -> g.ledger().requestsInFlight() == 0);
+        // make room: the gateway's retransmitted SYN now completes a connection nobody wants any more
+        for (Socket f : fillers) {
+          f.close();
+        }
+        provider.setSoTimeout(10_000);
+        for (int i = 0; i < fillers.size(); i++) {
+          provider.accept().close();
+        }
+        try (Socket late = provider.accept()) {
+          // nothing is sent on it: the gateway may close it or keep it idle in its pool, not use it
+          late.setSoTimeout(1000);
+          int first;
+          try {
+            first = late.getInputStream().read();
+          } catch (SocketTimeoutException idle) {
+            first = -1;
+          }
+          assertThat(first).as("no request is sent for a client that left").isEqualTo(-1);
+        }
+        g.awaitAtRest();
+      }
+      assertThat(logs.errors()).as("giving up a late connection is not an error").isEmpty();
+    }
+  }
+
+  static List<Socket> fillAcceptQueue(ServerSocket server) throws IOException {
+    List<Socket> fillers = new ArrayList<>();
+    for (int i = 0; i < 16; i++) {
+      Socket s = new Socket();
+      try {
+        s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getLocalPort()), 300);
+        fillers.add(s);
+      } catch (SocketTimeoutException full) {
+        s.close();
+        return fillers;
+      }
+    }
+    throw new IllegalStateException("the accept queue never filled");
+  }
+
+  /** Collects log events of one logger (and its children) while open. */
+  static final class LogCapture implements AutoCloseable {
+    final ch.qos.logback.classic.Logger logger;
+    final ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> appender =
+        new ch.qos.logback.core.read.ListAppender<>();
+
+    private LogCapture(String name) {
+      logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(name);
+      appender.start();
+      logger.addAppender(appender);
+    }
+
+    static LogCapture of(String name) {
+      return new LogCapture(name);
+    }
+
+    List<String> errors() {
+      List<String> out = new ArrayList<>();
+      for (var e : List.copyOf(appender.list)) {
+        if (e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.ERROR)) {
+          out.add(e.getLoggerName() + ": " + e.getFormattedMessage());
+        }
+      }
+      return out;
+    }
+
+    @Override
+    public void close() {
+      logger.detachAppender(appender);
+    }
   }
 
   /** What one client of the crowd does. */
