@@ -157,45 +157,58 @@ class GuardsOverHttpTest {
     assertThat(t.millis()).isGreaterThanOrEqualTo(1500).isLessThan(10_000);
   }
 
-  @Test
-  void aConnectionThatCannotBeEstablishedEndsInConnectTimeout() throws IOException {
-    // a listening socket whose accept queue is full: the kernel drops further SYNs, connect hangs
-    try (ServerSocket blackhole = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      List<Socket> fillers = new ArrayList<>();
-      try {
-        for (int i = 0; i < 16; i++) {
-          Socket s = new Socket();
-          try {
-            s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), blackhole.getLocalPort()), 300);
-            fillers.add(s);
-          } catch (SocketTimeoutException full) {
-            s.close();
-            break;
-          }
-        }
-        String yaml = """
-            server: { port: 0, event_loops: 1 }
-            providers:
-              hole:
-                type: openai
-                base_url: http://127.0.0.1:%d/v1
-                timeouts: { connect: 300ms, first_byte: 2s, first_token: 2s, idle: 1s, total: 3s, stream_total: 3s }
-            models:
-              demo:
-                deployments: [{ id: hole-a, provider: hole, model: m }]
-            """.formatted(blackhole.getLocalPort());
-        try (TestGateway g = TestGateway.start(yaml)) {
-          Timed t = post(g, "demo", null);
-          assertThat(t.status()).as(t.body()).isEqualTo(504);
-          assertThat(t.error().getString("type")).isEqualTo("connect_timeout");
-          assertThat(t.millis()).isGreaterThanOrEqualTo(300).isLessThan(10_000);
-          g.awaitAtRest();
-        }
-      } finally {
-        for (Socket s : fillers) {
+  /** A provider address whose connects hang: a listening socket with a full accept queue (SYNs are dropped). */
+  static final class Blackhole implements AutoCloseable {
+    final ServerSocket server;
+    final List<Socket> fillers = new ArrayList<>();
+
+    Blackhole() throws IOException {
+      server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+      for (int i = 0; i < 16; i++) {
+        Socket s = new Socket();
+        try {
+          s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getLocalPort()), 300);
+          fillers.add(s);
+        } catch (SocketTimeoutException full) {
           s.close();
+          return;
         }
       }
+      throw new IllegalStateException("the accept queue never filled");
+    }
+
+    String config(String connect) {
+      return """
+          server: { port: 0, event_loops: 1 }
+          providers:
+            hole:
+              type: openai
+              base_url: http://127.0.0.1:%d/v1
+              timeouts: { connect: %s, first_byte: 5s, first_token: 5s, idle: 1s, total: 6s, stream_total: 6s }
+          models:
+            demo:
+              deployments: [{ id: hole-a, provider: hole, model: m }]
+          """.formatted(server.getLocalPort(), connect);
+    }
+
+    @Override
+    public void close() throws IOException {
+      for (Socket s : fillers) {
+        s.close();
+      }
+      server.close();
+    }
+  }
+
+  @Test
+  void aConnectionThatCannotBeEstablishedEndsInConnectTimeout() throws IOException {
+    try (Blackhole hole = new Blackhole(); TestGateway g = TestGateway.start(hole.config("300ms"))) {
+      Timed t = post(g, "demo", null);
+      assertThat(t.status()).as(t.body()).isEqualTo(504);
+      assertThat(t.error().getString("type")).isEqualTo("connect_timeout");
+      assertThat(t.error().getString("message")).contains("300ms");
+      assertThat(t.millis()).isGreaterThanOrEqualTo(300).isLessThan(10_000);
+      g.awaitAtRest();
     }
   }
 
