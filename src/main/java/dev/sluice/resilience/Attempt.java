@@ -59,6 +59,7 @@ public final class Attempt implements AttemptGuards.Listener {
   private final AttemptGuards guards;
   private final Ledger ledger;
   private final LongSupplier clock;
+  private final Deadline deadline;
   private final int number;
 
   private State state = State.CONNECTING;
@@ -85,6 +86,7 @@ public final class Attempt implements AttemptGuards.Listener {
     this.stream = stream;
     this.ledger = ledger;
     this.clock = deadline.clock();
+    this.deadline = deadline;
     this.number = number;
     this.guards = new AttemptGuards(scheduler, deployment.timeouts(), deadline, stream, this);
   }
@@ -113,8 +115,11 @@ public final class Attempt implements AttemptGuards.Listener {
       return;
     }
     if (ar.failed()) {
+      // Vert.x's backstop timeout: when the request's deadline has passed, that is the cause
       fail(ar.cause() instanceof java.util.concurrent.TimeoutException
-          ? Failure.timeout(Guard.CONNECT, deployment.timeouts().connect().toNanos())
+          ? deadline.expired()
+              ? Failure.timeout(Guard.DEADLINE, deadline.budgetNanos())
+              : Failure.timeout(Guard.CONNECT, deployment.timeouts().connect().toNanos())
           : Failure.connect(ar.cause()));
       return;
     }

@@ -106,7 +106,9 @@ public final class Execution implements Attempt.Owner {
     lastDeployment = d;
     Buffer upstreamBody = BodyRewriter.forUpstream(body, bytes, env, d.upstreamModel());
     long remaining = deadline.remainingNanos();
-    long connectMs = Math.max(1, Math.min(d.timeouts().connect().toNanos(), remaining) / 1_000_000);
+    // Vert.x's own connect timeout is only a backstop, set just behind the gateway's timers (the
+    // connect guard, the deadline): those were armed first, so they fire first and name the cause
+    long connectMs = (Math.min(d.timeouts().connect().toNanos(), remaining) + 999_999) / 1_000_000 + 1;
     UpstreamRequest r = ctx.adapters().get(d.provider().name())
         .request(env.endpoint(), env.stream(), upstreamBody, remaining, connectMs, requestId);
     Attempt a = new Attempt(this, d, ctx.clients().client(d.provider().name()), r, deadline, env.stream(),
@@ -160,6 +162,10 @@ public final class Execution implements Attempt.Owner {
   public void failed(Attempt a, Failure f) {
     active.remove(a);
     if (ended) {
+      return;
+    }
+    if (f.kind() == Failure.Kind.TIMEOUT && f.guard() == Guard.DEADLINE) {
+      deadlineFired();
       return;
     }
     // Retries, hedges and fail-over decide here (they need the remaining budget and the plan).

@@ -212,6 +212,20 @@ class GuardsOverHttpTest {
     }
   }
 
+  @ParameterizedTest(name = "budget {0}")
+  @CsvSource({"300ms", "777ms", "1s"})
+  void aDeadlineShorterThanConnectIsNamedAsTheDeadlineNotAsAConnectFailure(String budget) throws IOException {
+    try (Blackhole hole = new Blackhole(); TestGateway g = TestGateway.start(hole.config("3s"))) {
+      for (int i = 0; i < 3; i++) {
+        Timed t = post(g, "demo", null, "X-Request-Timeout", budget);
+        assertThat(t.status()).as(t.body()).isEqualTo(504);
+        assertThat(t.error().getString("type")).as(t.body()).isEqualTo("deadline_exceeded");
+        assertThat(t.millis()).isLessThan(2900);
+      }
+      g.awaitAtRest();
+    }
+  }
+
   // ------------------------------------------------------------------ guards after the commit point
 
   @Test
