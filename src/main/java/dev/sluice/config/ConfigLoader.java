@@ -29,7 +29,10 @@ import java.util.regex.Pattern;
 public final class ConfigLoader {
   public static final String DEFAULT_RESOURCE = "/sluice-default.yaml";
   private static final Pattern VAR = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?}");
-  private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+  // a key written twice would otherwise silently replace the first (a second `providers:` drops the first)
+  private static final ObjectMapper YAML = new ObjectMapper(YAMLFactory.builder()
+      .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+      .build());
 
   private final Map<String, String> env;
 
@@ -120,13 +123,27 @@ public final class ConfigLoader {
     ServerConfig server = server(top.section("server"));
     DeadlineConfig deadline = deadline(top.section("deadline"), problems);
     Map<String, ProviderConfig> providers = providers(top, deadline, baseDir, problems, quietAutoOff);
-    Map<String, ModelConfig> models = models(top, providers, deadline, problems, quietAutoOff);
+    ResilienceConfig resilience = ResilienceParser.parse(top.section("resilience"), ResilienceConfig.DEFAULTS);
+    Map<String, List<String>> fallbacks = new LinkedHashMap<>();
+    Section fb = top.section("fallbacks");
+    fb.keys().forEach(k -> fallbacks.put(k, fb.strings(k)));
+    Map<String, ModelConfig> models = models(top, providers, deadline, resilience, fallbacks, problems, quietAutoOff);
+    checkFallbacks(fb, models, fallbacks, problems);
     top.rejectUnknown();
 
     if (problems.hasErrors()) {
       return new Result(null, problems.all());
     }
-    return new Result(new SluiceConfig(server, deadline, providers, models, source), problems.all());
+    StoreConfig store = store(top.section("store"));
+    AdmissionConfig admission = admission(top.section("admission"));
+    Section admin = top.section("admin");
+    String adminKey = admin.string("key", env.getOrDefault("SLUICE_ADMIN_KEY", ""));
+    admin.rejectUnknown();
+    if (problems.hasErrors()) {
+      return new Result(null, problems.all());
+    }
+    return new Result(new SluiceConfig(server, deadline, resilience, store, admission, Secret.of(adminKey), providers, models,
+        source), problems.all());
   }
 
   // ---- environment -------------------------------------------------------------------------
@@ -142,6 +159,11 @@ public final class ConfigLoader {
       while (m.find()) {
         String value = env.get(m.group(1));
         if (value == null || value.isEmpty()) {
+          if (m.group(2) == null) {
+            // a misspelt variable would otherwise pass unnoticed; ${VAR:-} says "empty is fine"
+            problems.warning(path.startsWith(".") ? path.substring(1) : path,
+                "environment variable " + m.group(1) + " is not set; using an empty value");
+          }
           value = m.group(2) == null ? "" : m.group(2);
         }
         m.appendReplacement(out, Matcher.quoteReplacement(value));
@@ -164,6 +186,65 @@ public final class ConfigLoader {
 
   // ---- sections ----------------------------------------------------------------------------
 
+  private static AdmissionConfig admission(Section s) {
+    AdmissionConfig d = AdmissionConfig.DEFAULTS;
+    Section q = s.section("queue");
+    Section sh = q.section("shares");
+    java.util.Map<String, Double> shares = new java.util.LinkedHashMap<>();
+    for (String p : List.of("high", "normal", "low")) {
+      shares.put(p, sh.decimal(p, d.shares().get(p), 0, 1));
+    }
+    sh.rejectUnknown();
+    double sum = shares.values().stream().mapToDouble(Double::doubleValue).sum();
+    if (sum <= 0) {
+      s.problems().error(sh.path(), "the queue shares must not all be zero");
+    }
+    int size = q.integer("size", d.queueSize(), 0, 1_000_000);
+    q.rejectUnknown();
+    Section m = s.section("memory");
+    double high = m.decimal("high_watermark", d.memoryHigh(), 0.1, 1);
+    double low = m.decimal("low_watermark", Math.min(d.memoryLow(), high), 0.05, 1);
+    if (low > high) {
+      s.problems().error(m.child("low_watermark"), "low_watermark " + low + " is above high_watermark " + high);
+    }
+    m.rejectUnknown();
+    Section l = s.section("concurrency");
+    String alg = l.string("algorithm", d.limit().algorithm()).toLowerCase(Locale.ROOT);
+    if (!List.of("gradient", "vegas", "aimd", "fixed").contains(alg)) {
+      s.problems().error(l.child("algorithm"), "unknown algorithm '" + alg + "'; expected gradient, vegas, aimd or fixed");
+    }
+    int min = l.integer("min", d.limit().min(), 1, 1_000_000);
+    int max = l.integer("max", d.limit().max(), 1, 1_000_000);
+    int initial = l.integer("initial", Math.max(min, Math.min(max, d.limit().initial())), 1, 1_000_000);
+    if (min > max || initial < min || initial > max) {
+      s.problems().error(l.path(), "concurrency limits must satisfy min <= initial <= max; found " + min + " <= "
+          + initial + " <= " + max);
+    }
+    l.rejectUnknown();
+    AdmissionConfig c = new AdmissionConfig(s.integer("max_in_flight", d.maxInFlight(), 1, 10_000_000), size, shares,
+        high, low, new AdmissionConfig.Limit(alg, initial, min, max),
+        s.bool("open_without_keys", d.openWithoutKeys()));
+    s.rejectUnknown();
+    return c;
+  }
+
+  private static StoreConfig store(Section s) {
+    StoreConfig d = StoreConfig.DEFAULTS;
+    StoreConfig c = new StoreConfig(
+        s.string("url", d.url()).trim(),
+        s.string("user", d.user()),
+        Secret.of(s.string("password", "")),
+        s.duration("retention", d.retention()),
+        s.integer("batch_size", d.batchSize(), 1, 10_000),
+        s.integer("buffer", d.buffer(), 1, 10_000_000));
+    if (!(c.url().equals("sqlite") || c.url().startsWith("sqlite:") || c.postgres() || !c.enabled())) {
+      s.problems().error(s.child("url"), "expected sqlite, sqlite:PATH, a PostgreSQL URL or none, found '"
+          + c.url() + "'");
+    }
+    s.rejectUnknown();
+    return c;
+  }
+
   private static ServerConfig server(Section s) {
     ServerConfig d = ServerConfig.DEFAULTS;
     ServerConfig c = new ServerConfig(
@@ -171,7 +252,8 @@ public final class ConfigLoader {
         s.integer("port", d.port(), 0, 65535),
         s.integer("event_loops", d.eventLoops(), 0, 256),
         s.size("max_body_size", d.maxBodyBytes()),
-        s.integer("max_messages", d.maxMessages(), 1, 1_000_000));
+        s.integer("max_messages", d.maxMessages(), 1, 1_000_000),
+        s.bool("metrics", d.metrics()));
     s.rejectUnknown();
     return c;
   }
@@ -181,12 +263,14 @@ public final class ConfigLoader {
     Duration cap = s.duration("cap", d.cap());
     boolean skip = s.bool("skip", d.skip()) || "true".equalsIgnoreCase(env.getOrDefault("SLUICE_DEADLINE_SKIP", ""));
     Section t = s.section("tiers");
+    // a default tier beyond a lowered cap is cut to it (as the deadline would be at run time); only
+    // a tier the user wrote beyond the cap is a mistake
     DeadlineConfig c = new DeadlineConfig(cap, skip,
-        t.duration("info", d.info()),
-        t.duration("inference", d.inference()),
-        t.duration("inference_stream", d.inferenceStream()),
-        t.duration("files", d.files()),
-        t.duration("workflows", d.workflows()));
+        tier(t, "info", d.info(), cap),
+        tier(t, "inference", d.inference(), cap),
+        tier(t, "inference_stream", d.inferenceStream(), cap),
+        tier(t, "files", d.files(), cap),
+        tier(t, "workflows", d.workflows(), cap));
     t.rejectUnknown();
     s.rejectUnknown();
     Map<String, Duration> tiers = new LinkedHashMap<>();
@@ -202,6 +286,10 @@ public final class ConfigLoader {
       }
     });
     return c;
+  }
+
+  private static Duration tier(Section tiers, String name, Duration def, Duration cap) {
+    return tiers.has(name) ? tiers.duration(name, def) : (def.compareTo(cap) > 0 ? cap : def);
   }
 
   private Map<String, ProviderConfig> providers(Section top, DeadlineConfig deadline, Path baseDir,
@@ -396,8 +484,31 @@ public final class ConfigLoader {
     }
   }
 
+  private static void checkFallbacks(Section fb, Map<String, ModelConfig> models,
+      Map<String, List<String>> topLevel, Problems problems) {
+    Set<String> names = new HashSet<>();
+    models.values().forEach(m -> {
+      names.add(m.name());
+      names.addAll(m.aliases());
+    });
+    topLevel.keySet().forEach(k -> {
+      if (!names.contains(k)) {
+        problems.error(fb.child(k), "fallbacks for '" + k + "', which is not a configured model");
+      }
+    });
+    models.values().forEach(m -> m.fallbacks().forEach(f -> {
+      if (!names.contains(f)) {
+        String where = topLevel.containsKey(m.name()) ? fb.child(m.name()) : "models." + m.name() + ".fallbacks";
+        problems.error(where, "fallback '" + f + "' of model '" + m.name() + "' is not a configured model");
+      } else if (f.equals(m.name()) || m.aliases().contains(f)) {
+        problems.error("models." + m.name() + ".fallbacks", "model '" + m.name() + "' cannot fall back to itself");
+      }
+    }));
+  }
+
   private Map<String, ModelConfig> models(Section top, Map<String, ProviderConfig> providers,
-      DeadlineConfig deadline, Problems problems, boolean quiet) {
+      DeadlineConfig deadline, ResilienceConfig resilience, Map<String, List<String>> topFallbacks,
+      Problems problems, boolean quiet) {
     Map<String, ModelConfig> out = new LinkedHashMap<>();
     Set<String> names = new HashSet<>();
     top.entries("models").forEach((name, s) -> {
@@ -432,6 +543,7 @@ public final class ConfigLoader {
               + "'; give each an id");
         }
         int weight = d.integer("weight", 1, 0, 1_000_000);
+        int maxConcurrency = d.integer("max_concurrency", -1, -1, 1_000_000);
         Timeouts base = p == null ? Timeouts.DEFAULTS : p.timeouts();
         boolean own = d.has("timeouts");
         Timeouts t = timeouts(d.section("timeouts"), base);
@@ -444,14 +556,18 @@ public final class ConfigLoader {
           anyEnabled = true;
         }
         if (provider != null) {
-          deployments.add(new DeploymentConfig(id, provider, upstream, weight, t));
+          deployments.add(new DeploymentConfig(id, provider, upstream, weight, t, maxConcurrency));
         }
       }
       if (!list.isEmpty() && !anyEnabled && !quiet && !problems.hasErrors()) {
         problems.warning(s.path(), "model '" + name + "' has no deployment on an enabled provider; it will not be served");
       }
+      List<String> fallbacks = new java.util.ArrayList<>(s.strings("fallbacks"));
+      topFallbacks.getOrDefault(name, List.of()).stream().filter(f -> !fallbacks.contains(f)).forEach(fallbacks::add);
+      ResilienceConfig own = ResilienceParser.parse(s.section("resilience"), resilience);
       s.rejectUnknown();
-      out.put(name, new ModelConfig(name, aliases, deployments));
+      int maxTokens = s.integer("max_tokens", -1, -1, Integer.MAX_VALUE);
+      out.put(name, new ModelConfig(name, aliases, deployments, fallbacks, own, maxTokens));
     });
     return out;
   }

@@ -10,8 +10,10 @@ import java.util.Objects;
  * @param model    the upstream model name (the client-facing name may differ: that is the alias)
  * @param weight   share of traffic under weighted routing; default 1
  * @param timeouts guards, the provider's defaults overridden by the deployment's own
+ * @param maxConcurrency a fixed ceiling on attempts in flight (the adaptive limit stays below it), or -1
  */
-public record DeploymentConfig(String id, String provider, String model, int weight, Timeouts timeouts) {
+public record DeploymentConfig(String id, String provider, String model, int weight, Timeouts timeouts,
+    int maxConcurrency) {
   public DeploymentConfig {
     Objects.requireNonNull(id, "id");
     Objects.requireNonNull(provider, "provider");

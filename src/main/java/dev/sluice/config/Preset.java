@@ -51,16 +51,41 @@ public record Preset(
     return Optional.ofNullable(ALL.get(SYNONYMS.getOrDefault(n, n)));
   }
 
-  /** Turns an {@code OLLAMA_HOST} value ({@code 0.0.0.0:11434}, {@code http://h:1}) into a base URL. */
+  /** Ollama's port when {@code OLLAMA_HOST} names none. */
+  static final int OLLAMA_PORT = 11434;
+
+  /**
+   * Turns an {@code OLLAMA_HOST} value ({@code 0.0.0.0:11434}, {@code 0.0.0.0}, {@code http://h:1})
+   * into a base URL, reading it as Ollama does: without a scheme it is http, and without a port it
+   * is Ollama's 11434 (with an explicit scheme, that scheme's default port applies).
+   */
   public static String baseUrlFromHost(String host) {
     String h = host.trim();
     if (!h.startsWith("http://") && !h.startsWith("https://")) {
-      h = "http://" + h;
+      int slash = h.indexOf('/');
+      String hostPort = slash < 0 ? h : h.substring(0, slash);
+      String rest = slash < 0 ? "" : h.substring(slash);
+      if (!hasPort(hostPort)) {
+        if (hostPort.indexOf(':') >= 0 && !hostPort.startsWith("[")) {
+          hostPort = "[" + hostPort + "]"; // a bare IPv6 address
+        }
+        hostPort = hostPort + ":" + OLLAMA_PORT;
+      }
+      h = "http://" + hostPort + rest;
     }
     h = h.replace("://0.0.0.0", "://127.0.0.1");
     if (h.endsWith("/")) {
       h = h.substring(0, h.length() - 1);
     }
     return h.endsWith("/v1") ? h : h + "/v1";
+  }
+
+  private static boolean hasPort(String hostPort) {
+    if (hostPort.startsWith("[")) {
+      int close = hostPort.indexOf(']');
+      return close >= 0 && close + 1 < hostPort.length() && hostPort.charAt(close + 1) == ':';
+    }
+    int colon = hostPort.indexOf(':');
+    return colon >= 0 && colon == hostPort.lastIndexOf(':');
   }
 }

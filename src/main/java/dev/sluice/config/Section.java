@@ -38,6 +38,10 @@ final class Section {
     return path;
   }
 
+  Problems problems() {
+    return problems;
+  }
+
   boolean has(String key) {
     known.add(key);
     JsonNode v = node.get(key);
@@ -72,10 +76,15 @@ final class Section {
       return def;
     }
     if (v.isTextual() && v.asText().matches("-?\\d+")) {
-      v = com.fasterxml.jackson.databind.node.IntNode.valueOf(Integer.parseInt(v.asText()));
+      // text from ${VAR} interpolation; it may be any length
+      v = com.fasterxml.jackson.databind.node.BigIntegerNode.valueOf(new java.math.BigInteger(v.asText()));
     }
-    if (!v.canConvertToInt() || !v.isIntegralNumber()) {
+    if (!v.isIntegralNumber()) {
       problems.error(child(key), "expected a whole number, found " + kind(v));
+      return def;
+    }
+    if (!v.canConvertToInt()) {
+      problems.error(child(key), "must be between " + min + " and " + max + ", found " + v.asText());
       return def;
     }
     int i = v.asInt();
@@ -86,16 +95,50 @@ final class Section {
     return i;
   }
 
+  double decimal(String key, double def, double min, double max) {
+    JsonNode v = value(key);
+    if (v == null) {
+      return def;
+    }
+    double d;
+    if (v.isNumber()) {
+      d = v.asDouble();
+    } else if (v.isTextual() && v.asText().trim().matches("-?\\d+(\\.\\d+)?")) {
+      d = Double.parseDouble(v.asText().trim());
+    } else {
+      problems.error(child(key), "expected a number, found " + kind(v));
+      return def;
+    }
+    if (d < min || d > max) {
+      problems.error(child(key), "must be between " + min + " and " + max + ", found " + d);
+      return def;
+    }
+    return d;
+  }
+
+  /** A duration, or {@code null} for {@code auto} (and when absent and the default is null). */
+  Duration durationOrAuto(String key, Duration def) {
+    JsonNode v = value(key);
+    if (v != null && v.isTextual() && v.asText().trim().equalsIgnoreCase("auto")) {
+      return null;
+    }
+    return duration(key, def);
+  }
+
   long longValue(String key, long def) {
     JsonNode v = value(key);
     if (v == null) {
       return def;
     }
     if (v.isTextual() && v.asText().matches("-?\\d+")) {
-      return Long.parseLong(v.asText());
+      v = com.fasterxml.jackson.databind.node.BigIntegerNode.valueOf(new java.math.BigInteger(v.asText()));
     }
     if (!v.isIntegralNumber()) {
       problems.error(child(key), "expected a whole number, found " + kind(v));
+      return def;
+    }
+    if (!v.canConvertToLong()) {
+      problems.error(child(key), "is too large for a whole number: " + v.asText());
       return def;
     }
     return v.asLong();
@@ -142,25 +185,38 @@ final class Section {
     if (v == null) {
       return def;
     }
-    if (v.isIntegralNumber() && v.asLong() > 0) {
-      return v.asLong();
-    }
-    Matcher m = v.isTextual() ? SIZE.matcher(v.asText().trim().toLowerCase(Locale.ROOT)) : null;
-    if (m == null || !m.matches() || Long.parseLong(m.group(1)) <= 0) {
+    String text = v.isIntegralNumber() || v.isTextual() ? v.asText().trim().toLowerCase(Locale.ROOT) : null;
+    Matcher m = text == null ? null : SIZE.matcher(text);
+    long n = m != null && m.matches() ? parsePositive(m.group(1)) : -1;
+    if (n <= 0) {
       problems.error(child(key), "expected a size such as 512KiB, 8MiB or a number of bytes, found " + kind(v));
       return def;
     }
-    long n = Long.parseLong(m.group(1));
     String unit = m.group(2) == null ? "b" : m.group(2);
-    return switch (unit) {
-      case "kb" -> n * 1000;
-      case "kib" -> n << 10;
-      case "mb" -> n * 1_000_000;
-      case "mib" -> n << 20;
-      case "gb" -> n * 1_000_000_000;
-      case "gib" -> n << 30;
-      default -> n;
+    long factor = switch (unit) {
+      case "kb" -> 1000;
+      case "kib" -> 1L << 10;
+      case "mb" -> 1_000_000;
+      case "mib" -> 1L << 20;
+      case "gb" -> 1_000_000_000;
+      case "gib" -> 1L << 30;
+      default -> 1;
     };
+    if (n > Long.MAX_VALUE / factor) {
+      problems.error(child(key), "size " + v.asText() + " is too large");
+      return def;
+    }
+    return n * factor;
+  }
+
+  /** The value of a string of digits, or -1 when it is zero or does not fit in a long. */
+  private static long parsePositive(String digits) {
+    try {
+      long n = Long.parseLong(digits);
+      return n > 0 ? n : -1;
+    } catch (NumberFormatException e) {
+      return -1;
+    }
   }
 
   Section section(String key) {
@@ -203,6 +259,18 @@ final class Section {
       } else {
         out.add(v.get(i).asText());
       }
+    }
+    return out;
+  }
+
+  /** The keys of this mapping (marked as known). */
+  List<String> keys() {
+    List<String> out = new ArrayList<>();
+    if (node.isObject()) {
+      node.fieldNames().forEachRemaining(k -> {
+        known.add(k);
+        out.add(k);
+      });
     }
     return out;
   }

@@ -16,7 +16,7 @@ public final class BudgetParser {
     return Durations.parseNanos(value);
   }
 
-  /** Nanoseconds, or -1 when the value is not a valid gRPC timeout. */
+  /** Nanoseconds (saturating at {@code Long.MAX_VALUE}), or -1 when the value is not a valid gRPC timeout. */
   public static long parseGrpc(String value) {
     if (value == null) {
       return -1;
@@ -34,16 +34,21 @@ public final class BudgetParser {
       }
       amount = amount * 10 + (c - '0');
     }
-    long nanos = switch (v.charAt(n - 1)) {
-      case 'H' -> amount * 3_600_000_000_000L;
-      case 'M' -> amount * 60_000_000_000L;
-      case 'S' -> amount * 1_000_000_000L;
-      case 'm' -> amount * 1_000_000L;
-      case 'u' -> amount * 1_000L;
-      case 'n' -> amount;
+    long unit = switch (v.charAt(n - 1)) {
+      case 'H' -> 3_600_000_000_000L;
+      case 'M' -> 60_000_000_000L;
+      case 'S' -> 1_000_000_000L;
+      case 'm' -> 1_000_000L;
+      case 'u' -> 1_000L;
+      case 'n' -> 1L;
       default -> -1;
     };
-    return nanos > 0 ? nanos : -1;
+    if (unit < 0 || amount == 0) {
+      return -1;
+    }
+    // 8 digits of hours (about 11 000 years) do not fit in a long of nanoseconds: such a budget is
+    // valid and simply longer than anything else that bounds the request
+    return amount > Long.MAX_VALUE / unit ? Long.MAX_VALUE : amount * unit;
   }
 
   /** Renders a remaining budget for {@code X-Request-Timeout} sent upstream. */

@@ -63,7 +63,10 @@ public final class DeadlinePolicy {
       best = bodyBudget;
       source = Deadline.Source.CLIENT_BODY;
     }
-    return source == Deadline.Source.NONE
+    // a budget so long that start + budget leaves the range of the clock is no deadline at all;
+    // computing the instant would wrap into the past and expire the request at once
+    boolean representable = startNanos <= 0 || best <= Long.MAX_VALUE - startNanos;
+    return source == Deadline.Source.NONE || !representable
         ? Deadline.none(clock, startNanos)
         : Deadline.after(clock, startNanos, best, source);
   }

@@ -8,14 +8,28 @@ import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import dev.sluice.errors.ApiError;
 import java.io.CharConversionException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 
 /**
  * Reads the {@link Envelope} of a request body in one streaming pass and rejects bad input before
- * any provider is involved: malformed JSON, invalid UTF-8 (every string is decoded, which makes
- * the parser check its bytes), wrong types of the fields the gateway understands, and missing or
+ * any provider is involved: malformed JSON, invalid UTF-8 (the whole body is checked strictly, since
+ * it is forwarded as bytes), wrong types of the fields the gateway understands, and missing or
  * empty required fields. Fields it does not know are only checked for well-formedness.
  */
 public final class EnvelopeReader {
+  /**
+   * Top-level fields whose value the gateway acts on. Written twice, the gateway would act on the
+   * last while an upstream that keeps the first sees another model or mode, and only the last
+   * {@code timeout} would be removed before forwarding.
+   */
+  private static final java.util.List<String> OWN_FIELDS =
+      java.util.List.of("model", "stream", "timeout", "max_tokens", "max_completion_tokens", "stream_options");
+
   private final JsonFactory factory;
   private final int maxMessages;
 
@@ -31,6 +45,11 @@ public final class EnvelopeReader {
   }
 
   public Envelope read(byte[] body, int length, Endpoint endpoint) {
+    // Jackson decodes UTF-8 leniently (overlong forms and encoded surrogates pass, a truncated
+    // sequence in a key reads as a syntax error); the body goes upstream as bytes, so check them all
+    if (!isValidUtf8(body, length)) {
+      throw invalidUtf8();
+    }
     try (JsonParser p = factory.createParser(body, 0, length)) {
       return readObject(p, body, length, endpoint);
     } catch (ApiError.Rejection r) {
@@ -70,9 +89,18 @@ public final class EnvelopeReader {
     int timeoutStart = -1;
     int timeoutEnd = -1;
 
+    int seen = 0;
     JsonToken t;
     while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
       String name = p.currentName();
+      int own = OWN_FIELDS.indexOf(name);
+      if (own >= 0) {
+        if ((seen & (1 << own)) != 0) {
+          throw ApiError.invalid("duplicate_parameter", name, "'" + name + "' appears more than once; the gateway "
+              + "and the provider could read different values").rejection();
+        }
+        seen |= 1 << own;
+      }
       int nameStart = (int) p.currentTokenLocation().getByteOffset();
       JsonToken v = p.nextToken();
       switch (name) {
@@ -94,6 +122,10 @@ public final class EnvelopeReader {
         }
         case "max_tokens", "max_completion_tokens" -> {
           if (v == JsonToken.VALUE_NUMBER_INT) {
+            if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
+              throw ApiError.invalid("invalid_value", name, "'" + name + "' must be a positive integer, found "
+                  + p.getText()).rejection();
+            }
             long n = p.getLongValue();
             if (n < 1 || n > Integer.MAX_VALUE) {
               throw ApiError.invalid("invalid_value", name, "'" + name + "' must be a positive integer, found " + n)
@@ -143,7 +175,7 @@ public final class EnvelopeReader {
         case "input" -> {
           if (endpoint == Endpoint.EMBEDDINGS) {
             if (v == JsonToken.VALUE_STRING) {
-              hasInput = true;
+              hasInput = p.getTextLength() > 0;
             } else if (v == JsonToken.START_ARRAY) {
               hasInput = p.nextToken() != JsonToken.END_ARRAY;
               if (hasInput) {
@@ -297,6 +329,32 @@ public final class EnvelopeReader {
         case VALUE_STRING, FIELD_NAME -> p.getTextCharacters();
         default -> { }
       }
+    }
+  }
+
+  /** Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing beyond U+10FFFF. */
+  static boolean isValidUtf8(byte[] body, int length) {
+    int i = 0;
+    while (i < length && body[i] >= 0) {
+      i++;
+    }
+    if (i == length) {
+      return true;
+    }
+    CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+        .onMalformedInput(CodingErrorAction.REPORT)
+        .onUnmappableCharacter(CodingErrorAction.REPORT);
+    ByteBuffer in = ByteBuffer.wrap(body, i, length - i);
+    CharBuffer out = CharBuffer.allocate(Math.min(length - i, 8192) + 1);
+    while (true) {
+      CoderResult r = decoder.decode(in, out, true);
+      if (r.isError()) {
+        return false;
+      }
+      if (r.isUnderflow()) {
+        return !decoder.flush(out).isError();
+      }
+      out.clear();
     }
   }
 

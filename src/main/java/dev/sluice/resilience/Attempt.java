@@ -1,5 +1,6 @@
 package dev.sluice.resilience;
 
+import dev.sluice.config.Timeouts;
 import dev.sluice.deadline.AttemptGuards;
 import dev.sluice.deadline.Deadline;
 import dev.sluice.deadline.Guard;
@@ -8,6 +9,7 @@ import dev.sluice.provider.UpstreamRequest;
 import dev.sluice.routing.Deployment;
 import dev.sluice.stream.FirstTokenDetector;
 import dev.sluice.stream.StreamTail;
+import dev.sluice.stream.Usage;
 import dev.sluice.telemetry.Ledger;
 import io.vertx.core.AsyncResult;
 import io.vertx.core.MultiMap;
@@ -61,6 +63,8 @@ public final class Attempt implements AttemptGuards.Listener {
   private final LongSupplier clock;
   private final Deadline deadline;
   private final int number;
+  private final boolean permit;
+  private final Timeouts timeouts;
 
   private State state = State.CONNECTING;
   private HttpClientRequest request;
@@ -78,7 +82,7 @@ public final class Attempt implements AttemptGuards.Listener {
   private long firstTokenNanos = -1;
 
   public Attempt(Owner owner, Deployment deployment, HttpClient client, UpstreamRequest upstream, Deadline deadline,
-      boolean stream, Scheduler scheduler, Ledger ledger, int number) {
+      boolean stream, Timeouts timeouts, Scheduler scheduler, Ledger ledger, int number, boolean permit) {
     this.owner = owner;
     this.deployment = deployment;
     this.client = client;
@@ -88,7 +92,9 @@ public final class Attempt implements AttemptGuards.Listener {
     this.clock = deadline.clock();
     this.deadline = deadline;
     this.number = number;
-    this.guards = new AttemptGuards(scheduler, deployment.timeouts(), deadline, stream, this);
+    this.permit = permit;
+    this.timeouts = timeouts;
+    this.guards = new AttemptGuards(scheduler, timeouts, deadline, stream, this);
   }
 
   public void start() {
@@ -119,7 +125,7 @@ public final class Attempt implements AttemptGuards.Listener {
       fail(ar.cause() instanceof java.util.concurrent.TimeoutException
           ? deadline.expired()
               ? Failure.timeout(Guard.DEADLINE, deadline.budgetNanos())
-              : Failure.timeout(Guard.CONNECT, deployment.timeouts().connect().toNanos())
+              : Failure.timeout(Guard.CONNECT, timeouts.connect().toNanos())
           : Failure.connect(ar.cause()));
       return;
     }
@@ -345,6 +351,32 @@ public final class Attempt implements AttemptGuards.Listener {
     return number;
   }
 
+  /** Whether the deployment's breaker gave this attempt a permit (to be recorded or released once). */
+  public boolean holdsPermit() {
+    return permit;
+  }
+
+  private boolean permitSettled;
+  private boolean slotReleased;
+
+  /** True the first time only: the caller settles the breaker permit (success, failure or release). */
+  boolean settlePermitOnce() {
+    if (permitSettled || !permit) {
+      return false;
+    }
+    permitSettled = true;
+    return true;
+  }
+
+  /** True the first time only: the caller gives the deployment's concurrency slot back. */
+  boolean releaseSlotOnce() {
+    if (slotReleased) {
+      return false;
+    }
+    slotReleased = true;
+    return true;
+  }
+
   public int status() {
     return status;
   }
@@ -360,6 +392,11 @@ public final class Attempt implements AttemptGuards.Listener {
 
   public boolean eventStream() {
     return eventStream;
+  }
+
+  /** Tokens the provider reported at the end of a stream, when it did. */
+  public Usage usage() {
+    return tail == null ? Usage.UNKNOWN : Usage.ofStreamTail(tail.text());
   }
 
   public boolean endedWithProviderError() {

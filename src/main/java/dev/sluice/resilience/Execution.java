@@ -1,9 +1,14 @@
 package dev.sluice.resilience;
 
 import dev.sluice.config.Durations;
+import dev.sluice.config.ResilienceConfig;
+import dev.sluice.config.Timeouts;
 import dev.sluice.deadline.Deadline;
 import dev.sluice.deadline.Guard;
 import dev.sluice.deadline.Scheduler;
+import dev.sluice.admission.AdmissionQueue;
+import dev.sluice.admission.Priority;
+import dev.sluice.admission.Ticket;
 import dev.sluice.envelope.BodyRewriter;
 import dev.sluice.envelope.Envelope;
 import dev.sluice.errors.ApiError;
@@ -12,25 +17,33 @@ import dev.sluice.provider.UpstreamClients;
 import dev.sluice.provider.UpstreamRequest;
 import dev.sluice.provider.openai.OpenAiCompatible;
 import dev.sluice.routing.Deployment;
+import dev.sluice.routing.DeploymentHealth;
 import dev.sluice.routing.RoutePlan;
 import dev.sluice.telemetry.Ledger;
 import dev.sluice.telemetry.Outcome;
 import dev.sluice.telemetry.Recorder;
 import dev.sluice.telemetry.RequestRecord;
+import dev.sluice.stream.Usage;
+import dev.sluice.telemetry.Telemetry;
+import io.vertx.core.Vertx;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.LongSupplier;
+import java.util.random.RandomGenerator;
 
 /**
- * Runs a request's attempts against its route plan within its deadline, commits the first answer,
- * and ends the request exactly once: answered, failed, timed out, truncated or abandoned by the
- * client. It owns the request's deadline timer and the client's close handler; everything the
- * request took is given back in {@link #end}.
+ * Runs a request's attempts against its route plan within its deadline: retries what is worth
+ * retrying, fails over along the plan, hedges a slow first attempt, commits the first answer, and
+ * ends the request exactly once — answered, failed, timed out, truncated or abandoned by the client.
+ * Nothing starts after the commit point or past the deadline. It owns the request's deadline,
+ * backoff and hedge timers and the client's close handler; everything the request took is given
+ * back by the time {@link #end} has run.
  *
  * <p>Lives on the event loop of the client's connection; not thread-safe.
  */
@@ -42,11 +55,18 @@ public final class Execution implements Attempt.Owner {
       Ledger ledger,
       Recorder recorder,
       Map<String, OpenAiCompatible> adapters,
-      UpstreamClients clients) {}
+      UpstreamClients clients,
+      RetryBudget globalBudget,
+      RandomGenerator random,
+      Telemetry telemetry) {}
+
+  /** Why a failed request was not retried. */
+  enum GiveUp { NOT_RETRYABLE, MAX_ATTEMPTS, NO_CAPACITY, DEADLINE, BUDGET }
 
   private static final CharSequence EVENT_STREAM = HttpHeaders.createOptimized("text/event-stream; charset=utf-8");
   private static final CharSequence NO_CACHE = HttpHeaders.createOptimized("no-cache");
   private static final CharSequence JSON = HttpHeaders.createOptimized("application/json");
+  private static final long MIN_USEFUL_FLOOR_NANOS = 20_000_000L;
 
   private final Context ctx;
   private final HttpServerResponse resp;
@@ -55,14 +75,27 @@ public final class Execution implements Attempt.Owner {
   private final Buffer body;
   private final Deadline deadline;
   private final RoutePlan plan;
+  private final ResilienceConfig policy;
+  private final Picker picker;
+  private final Backoff backoff;
   private final long arrivalNanos;
   private final long startEpochMillis;
   private final String requestId;
   private final List<Attempt> active = new ArrayList<>(2);
+  private final List<String> hops = new ArrayList<>(3);
+  private final Ticket ticket;
+  private final io.vertx.core.Context loop;
+  private final Waiter waiter = new Waiter();
+  private boolean queued;
+  private volatile boolean over;
+  private Usage usage = Usage.UNKNOWN;
 
   private int attempts;
+  private boolean hedged;
   private Deployment lastDeployment;
   private long deadlineTimer = -1;
+  private long backoffTimer = -1;
+  private long hedgeTimer = -1;
   private boolean committed;
   private boolean ended;
   private long commitNanos = -1;
@@ -70,14 +103,19 @@ public final class Execution implements Attempt.Owner {
   private double overheadMs = -1;
 
   public Execution(Context ctx, HttpServerResponse resp, Envelope env, byte[] bytes, Buffer body, Deadline deadline,
-      RoutePlan plan, long arrivalNanos, long startEpochMillis, String requestId) {
+      RoutePlan plan, long arrivalNanos, long startEpochMillis, String requestId, Ticket ticket) {
     this.ctx = ctx;
+    this.ticket = ticket;
+    this.loop = Vertx.currentContext();
     this.resp = resp;
     this.env = env;
     this.bytes = bytes;
     this.body = body;
     this.deadline = deadline;
     this.plan = plan;
+    this.policy = plan.group().resilience();
+    this.picker = new Picker(plan);
+    this.backoff = new Backoff(policy.retry().backoffBase(), policy.retry().backoffMax(), ctx.random());
     this.arrivalNanos = arrivalNanos;
     this.startEpochMillis = startEpochMillis;
     this.requestId = requestId;
@@ -98,23 +136,177 @@ public final class Execution implements Attempt.Owner {
         deadlineFired();
       });
     }
-    launch(plan.primary());
+    ctx.globalBudget().onRequest();
+    Picker.Pick first = picker.next(List.of());
+    if (first == null) {
+      enqueue();
+      return;
+    }
+    launch(first.deployment(), first.permit());
   }
 
-  private void launch(Deployment d) {
+  // ---- the queue ---------------------------------------------------------------------------
+
+  /** Every deployment is at its concurrency limit: wait for a slot, or be refused at once. */
+  private void enqueue() {
+    AdmissionQueue q = plan.group().queue();
+    AdmissionQueue.Refusal r = q.offer(waiter);
+    if (r == null) {
+      queued = true;
+      ctx.ledger().enqueued();
+      return;
+    }
+    String reason = r == AdmissionQueue.Refusal.QUEUE_FULL ? "queue_full" : "deadline_unmeetable";
+    long retryAfter = Math.max(1, (q.estimatedWaitNanos(waiter) + 999_999_999L) / 1_000_000_000L);
+    String message = r == AdmissionQueue.Refusal.QUEUE_FULL
+        ? "every deployment of '" + env.model() + "' is at its concurrency limit and the queue is full"
+        : "the request cannot finish within its deadline given the " + q.size() + " requests queued ahead";
+    ctx.telemetry().shed(reason);
+    ErrorResponder.send(resp, new ApiError(503, "overloaded_error", reason, null, message, retryAfter));
+    end(Outcome.REJECTED, 503, reason, message);
+  }
+
+  /** This request as its model's queue sees it. */
+  private final class Waiter implements AdmissionQueue.Waiter {
+    @Override
+    public Priority priority() {
+      return ticket.priority();
+    }
+
+    @Override
+    public long deadlineNanos() {
+      return deadline.atNanos();
+    }
+
+    @Override
+    public long expectedServiceNanos() {
+      return Math.max(0, plan.primary().health().latency(env.stream()).quantile(0.5));
+    }
+
+    @Override
+    public boolean dispatched(Object slot) {
+      if (over) {
+        return false;
+      }
+      loop.runOnContext(v -> onDispatched((Deployment) slot));
+      return true;
+    }
+  }
+
+  private void onDispatched(Deployment d) {
+    if (ended) {
+      Picker.giveBackSlot(d);
+      return;
+    }
+    queued = false;
+    ctx.ledger().dequeued();
+    launch(d, d.health().tryAcquire());
+  }
+
+  // ---- attempts ----------------------------------------------------------------------------
+
+  private void launch(Deployment d, boolean permit) {
     attempts++;
     lastDeployment = d;
+    picker.markTried(d);
+    if (permit) {
+      ctx.ledger().permitTaken();
+    }
+    ctx.ledger().slotTaken();
+    d.health().budget().onRequest();
+    hops.add(d.id());
     Buffer upstreamBody = BodyRewriter.forUpstream(body, bytes, env, d.upstreamModel());
     long remaining = deadline.remainingNanos();
+    Timeouts t = AdaptiveGuard.apply(d.timeouts(), d.health().latency(env.stream()), env.stream(), policy.adaptive());
     // Vert.x's own connect timeout is only a backstop, set just behind the gateway's timers (the
     // connect guard, the deadline): those were armed first, so they fire first and name the cause
-    long connectMs = (Math.min(d.timeouts().connect().toNanos(), remaining) + 999_999) / 1_000_000 + 1;
+    long connectMs = (Math.min(t.connect().toNanos(), remaining) + 999_999) / 1_000_000 + 1;
     UpstreamRequest r = ctx.adapters().get(d.provider().name())
         .request(env.endpoint(), env.stream(), upstreamBody, remaining, connectMs, requestId);
-    Attempt a = new Attempt(this, d, ctx.clients().client(d.provider().name()), r, deadline, env.stream(),
-        ctx.scheduler(), ctx.ledger(), attempts);
+    Attempt a = new Attempt(this, d, ctx.clients().client(d.provider().name()), r, deadline, env.stream(), t,
+        ctx.scheduler(), ctx.ledger(), attempts, permit);
     active.add(a);
+    armHedge(d);
     a.start();
+  }
+
+  private void armHedge(Deployment d) {
+    ResilienceConfig.Hedge h = policy.hedge();
+    if (!h.enabled() || hedged || hedgeTimer != -1 || committed || plan.order().size() < 2
+        || attempts >= policy.retry().maxAttempts()) {
+      return;
+    }
+    long delay;
+    if (h.delay() != null) {
+      delay = h.delay().toNanos();
+    } else {
+      var window = d.health().latency(env.stream());
+      if (window.size() < h.minSamples()) {
+        return;
+      }
+      delay = window.quantile(0.95);
+    }
+    if (delay >= deadline.remainingNanos()) {
+      return;
+    }
+    hedgeTimer = ctx.scheduler().schedule(delay, () -> {
+      hedgeTimer = -1;
+      hedge();
+    });
+  }
+
+  /** The first attempt is slow to its first byte: start one more elsewhere; the first to commit wins. */
+  private void hedge() {
+    if (ended || committed || active.size() != 1 || attempts >= policy.retry().maxAttempts()) {
+      return;
+    }
+    Picker.Pick p = picker.next(busy());
+    if (p == null || p.deployment() == active.get(0).deployment() || !p.permit()) {
+      releasePick(p);
+      return;
+    }
+    if (deadline.remainingNanos() < minUsefulNanos(p.deployment()) || !takeBudget(p.deployment())) {
+      releasePick(p);
+      return;
+    }
+    hedged = true;
+    ctx.telemetry().hedged(env.model(), p.deployment().id());
+    launch(p.deployment(), true);
+  }
+
+  private List<Deployment> busy() {
+    List<Deployment> b = new ArrayList<>(active.size());
+    active.forEach(a -> b.add(a.deployment()));
+    return b;
+  }
+
+  private void releasePick(Picker.Pick p) {
+    if (p == null) {
+      return;
+    }
+    if (p.permit()) {
+      p.deployment().health().release(true);
+    }
+    Picker.giveBackSlot(p.deployment());
+  }
+
+  private boolean takeBudget(Deployment d) {
+    if (!d.health().budget().tryRetry()) {
+      return false;
+    }
+    if (!ctx.globalBudget().tryRetry()) {
+      d.health().budget().refund();
+      return false;
+    }
+    return true;
+  }
+
+  private long minUsefulNanos(Deployment d) {
+    if (policy.retry().minUsefulTime() != null) {
+      return policy.retry().minUsefulTime().toNanos();
+    }
+    long median = d.health().latency(env.stream()).quantile(0.5);
+    return Math.max(MIN_USEFUL_FLOOR_NANOS, median);
   }
 
   @Override
@@ -124,22 +316,40 @@ public final class Execution implements Attempt.Owner {
 
   @Override
   public boolean commitReady(Attempt a) {
-    if (ended || committed) {
+    if (ended || committed || !active.contains(a)) {
+      if (active.remove(a)) {
+        returnPermit(a);
+        releaseSlot(a, -1, false);
+      }
       return false;
     }
     committed = true;
+    cancelTimer(hedgeTimer);
+    hedgeTimer = -1;
     lastDeployment = a.deployment();
     commitNanos = ctx.clock().getAsLong();
     firstTokenNanos = a.firstTokenNanos();
     overheadMs = ((commitNanos - arrivalNanos) - (a.readyNanos() - a.startNanos())) / 1e6;
+    DeploymentHealth h = a.deployment().health();
+    long latency = a.readyNanos() - a.startNanos();
+    h.recordLatency(env.stream(), latency);
+    if (a.settlePermitOnce()) {
+      h.onSuccess(latency, true);
+      ctx.ledger().permitReturned();
+    }
+    updateQuota(a.deployment(), a.headers());
+    hop(a, String.valueOf(a.status()));
     for (Attempt other : List.copyOf(active)) {
       if (other != a) {
         active.remove(other);
         other.cancel();
+        returnPermit(other);
+        releaseSlot(other, -1, false);
+        hop(other, "cancelled");
       }
     }
     sluiceHeaders(a.deployment());
-    resp.putHeader("x-sluice-overhead-ms", String.format(java.util.Locale.ROOT, "%.3f", Math.max(0, overheadMs)));
+    resp.putHeader("x-sluice-overhead-ms", formatMs(Math.max(0, overheadMs)));
     copyProviderHeaders(a.headers());
     if (a.eventStream()) {
       resp.setStatusCode(200);
@@ -150,6 +360,8 @@ public final class Execution implements Attempt.Owner {
       return true;
     }
     active.remove(a);
+    releaseSlot(a, latency, false);
+    usage = Usage.ofAnswer(a.body());
     resp.setStatusCode(a.status());
     String type = a.headers().get(HttpHeaders.CONTENT_TYPE);
     resp.putHeader(HttpHeaders.CONTENT_TYPE, type == null ? JSON : type);
@@ -160,21 +372,181 @@ public final class Execution implements Attempt.Owner {
 
   @Override
   public void failed(Attempt a, Failure f) {
-    active.remove(a);
+    if (!active.remove(a)) {
+      return;
+    }
+    Deployment d = a.deployment();
+    recordHealth(a, f);
+    hop(a, label(f));
     if (ended) {
       return;
     }
     if (f.kind() == Failure.Kind.TIMEOUT && f.guard() == Guard.DEADLINE) {
-      deadlineFired();
+      deadlineFired(); // Vert.x's connect backstop won a race with the deadline timer
       return;
     }
-    // Retries, hedges and fail-over decide here (they need the remaining budget and the plan).
-    respondFailure(a.deployment(), f);
+    if (!active.isEmpty()) {
+      return; // a hedge is still running; it decides
+    }
+    cancelTimer(hedgeTimer);
+    hedgeTimer = -1;
+    GiveUp why = retry(f);
+    if (why == null) {
+      return;
+    }
+    if (why != GiveUp.NOT_RETRYABLE) {
+      String reason = why.name().toLowerCase(Locale.ROOT);
+      ctx.telemetry().retrySkipped(env.model(), reason);
+      if (!resp.headWritten()) {
+        resp.putHeader("x-sluice-retry-skipped", reason);
+      }
+    }
+    respondFailure(d, f);
+  }
+
+  /** Starts the next attempt (now, or after a backoff) and returns null, or says why not. */
+  private GiveUp retry(Failure f) {
+    if (Retryable.classify(f) == null || !policy.retry().on().contains(Retryable.classify(f))) {
+      return GiveUp.NOT_RETRYABLE;
+    }
+    if (attempts >= policy.retry().maxAttempts()) {
+      return GiveUp.MAX_ATTEMPTS;
+    }
+    Picker.Pick p = picker.next(List.of());
+    if (p == null) {
+      return GiveUp.NO_CAPACITY;
+    }
+    Deployment next = p.deployment();
+    int tries = picker.timesTried(next);
+    long delay = tries > 0 ? backoff.delayNanos(tries) : 0;
+    if (policy.retry().honorRetryAfter()) {
+      delay = Math.max(delay, next.health().cooldownRemainingNanos());
+    }
+    if (deadline.remainingNanos() - delay < minUsefulNanos(next)) {
+      releasePick(p);
+      return GiveUp.DEADLINE;
+    }
+    if (!takeBudget(next)) {
+      releasePick(p);
+      return GiveUp.BUDGET;
+    }
+    ctx.telemetry().retried(env.model(), next.id());
+    if (delay <= 0) {
+      launch(next, p.permit());
+    } else {
+      pending = p;
+      backoffTimer = ctx.scheduler().schedule(delay, () -> {
+        backoffTimer = -1;
+        Picker.Pick go = pending;
+        pending = null;
+        if (ended) {
+          releasePick(go);
+        } else {
+          launch(go.deployment(), go.permit());
+        }
+      });
+    }
+    return null;
+  }
+
+  /** The attempt waiting out a backoff, holding its breaker permit; released if the request ends first. */
+  private Picker.Pick pending;
+
+  private void hop(Attempt a, String result) {
+    int i = a.number() - 1;
+    if (i >= 0 && i < hops.size() && hops.get(i).indexOf(':') < 0) {
+      hops.set(i, hops.get(i) + ":" + result);
+      Deployment d = a.deployment();
+      ctx.telemetry().attemptEnded(env.model(), d.id(), d.provider().name(), result,
+          ctx.clock().getAsLong() - a.startNanos());
+    }
+  }
+
+  private String trail() {
+    return String.join(", ", hops);
+  }
+
+  private void recordHealth(Attempt a, Failure f) {
+    DeploymentHealth h = a.deployment().health();
+    long duration = ctx.clock().getAsLong() - a.startNanos();
+    if (f.kind() == Failure.Kind.STATUS) {
+      updateQuota(a.deployment(), f.headers());
+      if (f.status() == 429 && policy.retry().honorRetryAfter()) {
+        h.coolDown(retryAfterNanos(f.headers()));
+      }
+    }
+    boolean overload = Retryable.countsAgainstHealth(f) || (f.kind() == Failure.Kind.STATUS && f.status() == 429);
+    if (a.settlePermitOnce()) {
+      if (Retryable.countsAgainstHealth(f)) {
+        h.onFailure(duration, new IllegalStateException(label(f)), true);
+      } else {
+        h.release(true);
+      }
+      ctx.ledger().permitReturned();
+    }
+    releaseSlot(a, overload ? duration : -1, overload);
+  }
+
+  private void returnPermit(Attempt a) {
+    if (a.settlePermitOnce()) {
+      a.deployment().health().release(true);
+      ctx.ledger().permitReturned();
+    }
+  }
+
+  /**
+   * Gives an attempt's concurrency slot back, once, with a latency sample for the deployment's
+   * adaptive limit: time to first token for streams, to the answer otherwise; none when cancelled.
+   */
+  private void releaseSlot(Attempt a, long rttNanos, boolean dropped) {
+    if (a.releaseSlotOnce()) {
+      a.deployment().limiter().release(a.startNanos(), rttNanos, dropped,
+          ctx.clock().getAsLong() - a.startNanos());
+      ctx.ledger().slotReturned();
+    }
+  }
+
+  private void updateQuota(Deployment d, MultiMap h) {
+    if (h == null || !policy.quota().enabled()) {
+      return;
+    }
+    String rr = h.get("x-ratelimit-remaining-requests");
+    String rt = h.get("x-ratelimit-remaining-tokens");
+    if (rr == null && rt == null) {
+      return;
+    }
+    d.health().quota().update(rr, h.get("x-ratelimit-reset-requests"), rt, h.get("x-ratelimit-reset-tokens"),
+        policy.quota().minRemainingRequests(), policy.quota().minRemainingTokens());
+  }
+
+  private static long retryAfterNanos(MultiMap h) {
+    String v = h == null ? null : h.get("retry-after");
+    if (v != null) {
+      try {
+        return (long) (Double.parseDouble(v.trim()) * 1e9);
+      } catch (NumberFormatException e) {
+        // an HTTP date is possible but rare from LLM providers; use the default
+      }
+    }
+    return 1_000_000_000L;
+  }
+
+  private static String label(Failure f) {
+    return switch (f.kind()) {
+      case STATUS -> String.valueOf(f.status());
+      case TIMEOUT -> f.guard().wireName();
+      case CONNECT -> "connect_error";
+      case RESET -> "reset";
+      case PROTOCOL -> "protocol_error";
+      case STREAM_ERROR -> "stream_error";
+    };
   }
 
   @Override
   public void finished(Attempt a, Failure truncation) {
     active.remove(a);
+    releaseSlot(a, a.firstTokenNanos() < 0 ? -1 : a.firstTokenNanos() - a.startNanos(), false);
+    usage = a.usage();
     if (ended) {
       return;
     }
@@ -190,6 +562,8 @@ public final class Execution implements Attempt.Owner {
     resp.end();
     end(Outcome.TRUNCATED, 200, e.type(), e.message());
   }
+
+  // ---- answers -----------------------------------------------------------------------------
 
   private ApiError truncationError(Deployment d, Failure f) {
     if (f.kind() == Failure.Kind.TIMEOUT) {
@@ -270,7 +644,7 @@ public final class Execution implements Attempt.Owner {
     cancelAll();
     ApiError e = new ApiError(504, Guard.DEADLINE.wireName(), committed ? "stream_truncated" : "timeout", null,
         Guard.DEADLINE.describe(Durations.formatNanos(deadline.budgetNanos()))
-            + " (set by " + deadline.source().name().toLowerCase(java.util.Locale.ROOT) + ")");
+            + " (set by " + deadline.source().name().toLowerCase(Locale.ROOT) + ")");
     if (committed) {
       resp.write(e.toSseEvent());
       resp.end();
@@ -291,6 +665,9 @@ public final class Execution implements Attempt.Owner {
   private void cancelAll() {
     for (Attempt a : List.copyOf(active)) {
       a.cancel();
+      returnPermit(a);
+      releaseSlot(a, -1, false);
+      hop(a, "cancelled");
     }
     active.clear();
   }
@@ -301,7 +678,10 @@ public final class Execution implements Attempt.Owner {
     }
     resp.putHeader("x-sluice-provider", d.provider().name());
     resp.putHeader("x-sluice-deployment", d.id());
-    resp.putHeader("x-sluice-attempts", String.valueOf(attempts));
+    resp.putHeader("x-sluice-attempts", attempts + " (" + trail() + ")");
+    if (hedged) {
+      resp.putHeader("x-sluice-hedged", "true");
+    }
   }
 
   private void copyProviderHeaders(MultiMap upstream) {
@@ -310,7 +690,8 @@ public final class Execution implements Attempt.Owner {
     }
     for (Map.Entry<String, String> h : upstream) {
       String k = h.getKey();
-      if (k.regionMatches(true, 0, "x-ratelimit-", 0, 12) || k.equalsIgnoreCase("retry-after")
+      boolean keyQuota = ticket.apiKey() != null && (ticket.apiKey().rpm() > 0 || ticket.apiKey().tpm() > 0);
+      if ((!keyQuota && k.regionMatches(true, 0, "x-ratelimit-", 0, 12)) || k.equalsIgnoreCase("retry-after")
           || k.regionMatches(true, 0, "openai-", 0, 7)) {
         resp.headers().add(k, h.getValue());
       } else if (k.equalsIgnoreCase("x-request-id")) {
@@ -319,23 +700,59 @@ public final class Execution implements Attempt.Owner {
     }
   }
 
+  private void cancelTimer(long id) {
+    if (id != -1) {
+      ctx.scheduler().cancel(id);
+    }
+  }
+
   private void end(Outcome outcome, int status, String errorType, String errorMessage) {
     if (ended) {
       return;
     }
     ended = true;
-    if (deadlineTimer != -1) {
-      ctx.scheduler().cancel(deadlineTimer);
-      deadlineTimer = -1;
+    over = true;
+    if (queued) {
+      queued = false;
+      plan.group().queue().remove(waiter);
+      ctx.ledger().dequeued();
     }
+    ticket.release(usage.total());
+    cancelTimer(deadlineTimer);
+    deadlineTimer = -1;
+    cancelTimer(hedgeTimer);
+    hedgeTimer = -1;
+    cancelTimer(backoffTimer);
+    backoffTimer = -1;
+    releasePick(pending);
+    pending = null;
     long now = ctx.clock().getAsLong();
     Deployment d = lastDeployment;
     ctx.ledger().requestClosed();
-    ctx.recorder().record(new RequestRecord(requestId, startEpochMillis, env.endpoint().label(), env.model(),
-        d == null ? null : d.provider().name(), d == null ? null : d.id(), status, outcome, errorType,
-        errorMessage, (now - arrivalNanos) / 1e6,
-        firstTokenNanos < 0 ? -1 : (firstTokenNanos - arrivalNanos) / 1e6, attempts, env.stream(),
-        deadline.bounded() ? deadline.budgetNanos() / 1e6 : -1, overheadMs));
+    ctx.recorder().record(RequestRecord.builder()
+        .id(requestId).start(startEpochMillis).endpoint(env.endpoint().label()).model(env.model())
+        .provider(d == null ? null : d.provider().name()).deployment(d == null ? null : d.id())
+        .status(status).outcome(outcome).error(errorType, errorMessage)
+        .latencyMs((now - arrivalNanos) / 1e6)
+        .firstTokenMs(firstTokenNanos < 0 ? -1 : (firstTokenNanos - arrivalNanos) / 1e6)
+        .attempts(attempts).route(trail()).hedged(hedged).stream(env.stream())
+        .tokens(usage.promptTokens(), usage.completionTokens())
+        .key(ticket.apiKey() == null ? null : ticket.apiKey().id()).priority(ticket.priority().label())
+        .deadlineMs(deadline.bounded() ? deadline.budgetNanos() / 1e6 : -1).overheadMs(overheadMs)
+        .build());
+  }
+
+  private static String formatMs(double ms) {
+    long micros = Math.round(ms * 1000);
+    StringBuilder sb = new StringBuilder(12).append(micros / 1000).append('.');
+    long frac = micros % 1000;
+    if (frac < 100) {
+      sb.append('0');
+    }
+    if (frac < 10) {
+      sb.append('0');
+    }
+    return sb.append(frac).toString();
   }
 
   private static String truncate(String s, int max) {

@@ -1,5 +1,6 @@
 package dev.sluice.routing;
 
+import dev.sluice.admission.ConcurrencyLimiter;
 import dev.sluice.config.DeploymentConfig;
 import dev.sluice.config.ProviderConfig;
 import dev.sluice.config.Timeouts;
@@ -9,11 +10,21 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class Deployment {
   private final DeploymentConfig config;
   private final ProviderConfig provider;
+  private final DeploymentHealth health;
+  private final ConcurrencyLimiter limiter;
   private final AtomicInteger inFlight = new AtomicInteger();
 
-  public Deployment(DeploymentConfig config, ProviderConfig provider) {
+  public Deployment(DeploymentConfig config, ProviderConfig provider, DeploymentHealth health,
+      ConcurrencyLimiter limiter) {
     this.config = config;
     this.provider = provider;
+    this.health = health;
+    this.limiter = limiter;
+  }
+
+  /** The deployment's adaptive concurrency limit; every attempt holds one of its slots. */
+  public ConcurrencyLimiter limiter() {
+    return limiter;
   }
 
   public String id() {
@@ -34,6 +45,10 @@ public final class Deployment {
 
   public ProviderConfig provider() {
     return provider;
+  }
+
+  public DeploymentHealth health() {
+    return health;
   }
 
   public int inFlight() {

@@ -2,9 +2,13 @@ package dev.sluice.routing;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.sluice.admission.AdmissionQueue;
+import dev.sluice.admission.ConcurrencyLimiter;
+import dev.sluice.config.AdmissionConfig;
 import dev.sluice.config.DeploymentConfig;
 import dev.sluice.config.ModelConfig;
 import dev.sluice.config.ProviderConfig;
+import dev.sluice.config.ResilienceConfig;
 import dev.sluice.config.SluiceConfig;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -12,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.LongSupplier;
 
 /**
  * Finds the deployments for a client's model name: configured models and their aliases first,
@@ -24,19 +29,34 @@ public final class ModelRegistry {
   private final Map<String, ProviderConfig> passthrough = new LinkedHashMap<>();
   private final Cache<String, ModelGroup> passthroughGroups = Caffeine.newBuilder().maximumSize(1024).build();
 
+  private final ResilienceConfig defaults;
+  private final AdmissionConfig admission;
+  private final LongSupplier clock;
+  private final DeploymentHealth.Listener listener;
+
+  /** A registry on the system clock, without a breaker listener (tools and tests). */
   public ModelRegistry(SluiceConfig config) {
+    this(config, System::nanoTime, null);
+  }
+
+  public ModelRegistry(SluiceConfig config, LongSupplier clock, DeploymentHealth.Listener listener) {
+    this.defaults = config.resilience();
+    this.admission = config.admission();
+    this.clock = clock;
+    this.listener = listener;
     for (ModelConfig m : config.models().values()) {
       List<Deployment> ds = new ArrayList<>();
       for (DeploymentConfig d : m.deployments()) {
         ProviderConfig p = config.providers().get(d.provider());
         if (p != null && p.enabled()) {
-          ds.add(new Deployment(d, p));
+          ds.add(new Deployment(d, p, new DeploymentHealth(d.id(), m.resilience(), clock, listener),
+              new ConcurrencyLimiter(admission.limit(), d.maxConcurrency())));
         }
       }
       if (ds.isEmpty()) {
         continue;
       }
-      ModelGroup g = new ModelGroup(m.name(), ds);
+      ModelGroup g = group(m.name(), ds, m.fallbacks(), m.resilience(), m.maxTokens());
       groups.add(g);
       byName.put(m.name(), g);
       for (String alias : m.aliases()) {
@@ -63,9 +83,20 @@ public final class ModelRegistry {
     }
     return Optional.of(passthroughGroups.get(model, k -> {
       String upstream = k.substring(slash + 1);
-      DeploymentConfig d = new DeploymentConfig(k, p.name(), upstream, 1, p.timeouts());
-      return new ModelGroup(k, List.of(new Deployment(d, p)));
+      DeploymentConfig d = new DeploymentConfig(k, p.name(), upstream, 1, p.timeouts(), -1);
+      return group(k, List.of(new Deployment(d, p, new DeploymentHealth(k, defaults, clock, listener),
+          new ConcurrencyLimiter(admission.limit(), -1))), List.of(), defaults, -1);
     }));
+  }
+
+  /** A group whose queue is fed whenever one of its deployments frees a slot. */
+  private ModelGroup group(String name, List<Deployment> ds, List<String> fallbacks, ResilienceConfig r,
+      int maxTokens) {
+    AdmissionQueue q = new AdmissionQueue(admission.queueSize(), admission.shares(), new GroupSlots(ds), clock);
+    for (Deployment d : ds) {
+      d.limiter().onFree(q::dispatch);
+    }
+    return new ModelGroup(name, ds, fallbacks, r, maxTokens, q);
   }
 
   /** Configured models with at least one enabled deployment, in configuration order. */

@@ -16,10 +16,9 @@ public final class WeightedPlanner {
     this.random = random;
   }
 
-  public RoutePlan plan(ModelGroup group) {
-    List<Deployment> ds = group.deployments();
+  public List<Deployment> order(List<Deployment> ds) {
     if (ds.size() == 1) {
-      return new RoutePlan(group, ds);
+      return ds;
     }
     List<Deployment> left = new ArrayList<>(ds);
     List<Deployment> order = new ArrayList<>(ds.size());
@@ -41,6 +40,6 @@ public final class WeightedPlanner {
       }
       order.add(left.remove(pick));
     }
-    return new RoutePlan(group, order);
+    return order;
   }
 }

@@ -4,6 +4,7 @@ import dev.sluice.envelope.Endpoint;
 import dev.sluice.errors.ApiError;
 import dev.sluice.errors.ErrorResponder;
 import dev.sluice.provider.UpstreamClients;
+import dev.sluice.resilience.Execution;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
@@ -14,13 +15,14 @@ import io.vertx.core.http.HttpServerRequest;
  */
 final class Dispatcher implements Handler<HttpServerRequest> {
   private final Services s;
-  private final UpstreamClients clients;
+  private final Execution.Context execution;
   private final InfoHandler info;
   private final Handler<HttpServerRequest> fallback;
 
   Dispatcher(Services s, UpstreamClients clients, Handler<HttpServerRequest> fallback) {
     this.s = s;
-    this.clients = clients;
+    this.execution = new Execution.Context(s.clock(), s.scheduler(), s.ledger(), s.recorder(), s.adapters(), clients,
+        s.globalBudget(), s.random(), s.telemetry());
     this.info = new InfoHandler(s);
     this.fallback = fallback;
   }
@@ -34,7 +36,7 @@ final class Dispatcher implements Handler<HttpServerRequest> {
         methodNotAllowed(req, "POST");
         return;
       }
-      new InboundRequest(s, clients, req, endpoint).start();
+      new InboundRequest(s, execution, req, endpoint).start();
       return;
     }
     switch (path) {

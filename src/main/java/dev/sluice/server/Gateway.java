@@ -1,6 +1,11 @@
 package dev.sluice.server;
 
+import dev.sluice.admission.Admission;
+import dev.sluice.admission.KeyRing;
+import dev.sluice.admission.MemoryGuard;
 import dev.sluice.config.ProviderConfig;
+import dev.sluice.store.KeyStore;
+import io.github.bucket4j.TimeMeter;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.deadline.DeadlinePolicy;
 import dev.sluice.deadline.Scheduler;
@@ -10,9 +15,21 @@ import dev.sluice.provider.openai.OpenAiCompatible;
 import dev.sluice.provider.sim.SimProfile;
 import dev.sluice.provider.sim.Simulator;
 import dev.sluice.routing.ModelRegistry;
-import dev.sluice.routing.WeightedPlanner;
+import dev.sluice.resilience.RetryBudget;
+import dev.sluice.routing.Balancer;
+import dev.sluice.routing.RoutePlanner;
 import dev.sluice.telemetry.Ledger;
+import dev.sluice.store.Database;
+import dev.sluice.store.RequestLog;
+import dev.sluice.store.RequestLogReader;
+import dev.sluice.telemetry.Alerts;
+import dev.sluice.telemetry.Auditor;
+import dev.sluice.telemetry.LiveStats;
+import dev.sluice.telemetry.Metrics;
 import dev.sluice.telemetry.RecentRequests;
+import dev.sluice.telemetry.Recorder;
+import dev.sluice.telemetry.Recorders;
+import dev.sluice.telemetry.Telemetry;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -43,8 +60,12 @@ public final class Gateway {
   private final int port;
   private final String deploymentId;
 
-  private Gateway(Vertx vertx, boolean ownsVertx, Services services, RecentRequests recent,
+  private final Live live;
+  private long[] timers = new long[0];
+
+  private Gateway(Vertx vertx, boolean ownsVertx, Services services, RecentRequests recent, Live live,
       Map<String, Simulator> simulators, int port, String deploymentId) {
+    this.live = live;
     this.vertx = vertx;
     this.ownsVertx = ownsVertx;
     this.services = services;
@@ -92,11 +113,27 @@ public final class Gateway {
           providers.put(p.name(), p.withBaseUrl(URI.create("http://127.0.0.1:" + sim.port() + "/v1")));
         }
       }
-      SluiceConfig effective = new SluiceConfig(config.server(), config.deadline(), providers, config.models(),
-          config.source());
+      SluiceConfig effective = config.withProviders(providers);
 
       Ledger ledger = new Ledger();
       RecentRequests recent = new RecentRequests(1024);
+      Metrics metrics = new Metrics();
+      boolean metricsOn = effective.server().metrics();
+      Database db = effective.store().enabled() ? Database.open(effective.store(), options.dataDir()) : null;
+      RequestLog log = db == null ? null : new RequestLog(db, effective.store(), System::currentTimeMillis);
+      Observability obs = new Observability(metrics, recent, db, log, db == null ? null : new RequestLogReader(db));
+      List<Recorder> recorders = new ArrayList<>();
+      recorders.add(recent);
+      LiveStats liveStats = new LiveStats();
+      recorders.add(liveStats);
+      Alerts alerts = new Alerts();
+      Auditor auditor = new Auditor(alerts);
+      if (metricsOn) {
+        recorders.add(metrics);
+      }
+      if (log != null) {
+        recorders.add(log);
+      }
       Scheduler scheduler = new VertxScheduler(vertx, ledger.timers());
       Map<String, OpenAiCompatible> adapters = new LinkedHashMap<>();
       providers.values().stream().filter(p -> p.enabled() && p.baseUrl() != null)
@@ -107,28 +144,86 @@ public final class Gateway {
           return ThreadLocalRandom.current().nextLong();
         }
       };
-      Services services = new Services(effective, System::nanoTime, scheduler, ledger, recent,
-          new ModelRegistry(effective), new WeightedPlanner(random),
+      ModelRegistry registry = new ModelRegistry(effective, System::nanoTime, (id, from, to) -> {
+        if (metricsOn) {
+          metrics.breakerTransition(id, to);
+        }
+        auditor.breaker(id, to, System.currentTimeMillis());
+      });
+      KeyRing ring = new KeyRing();
+      KeyService keys = db == null ? null : new KeyService(new KeyStore(db), ring);
+      if (keys != null) {
+        keys.refresh();
+      }
+      MemoryGuard memory = MemoryGuard.forHeap(effective.admission().memoryHigh(), effective.admission().memoryLow());
+      Admission admission = new Admission(effective.admission(), ring, memory, TimeMeter.SYSTEM_NANOTIME);
+      Services services = new Services(effective, System::nanoTime, scheduler, ledger, Recorders.of(recorders),
+          registry, new RoutePlanner(registry, new Balancer(random)),
+          new RetryBudget(effective.resilience().budget(), System::nanoTime), random,
           new DeadlinePolicy(effective.deadline(), System::nanoTime),
           new EnvelopeReader(effective.server().maxBodyBytes(), effective.server().maxMessages()),
-          Map.copyOf(adapters), version());
+          Map.copyOf(adapters), metricsOn ? metrics : Telemetry.NONE, admission, obs, keys, version());
+      registerGauges(metrics, services);
+      Live live = new Live(vertx, services, liveStats, alerts, auditor);
 
       int bindPort = effective.server().port() == 0 && loops > 1 ? -1 : effective.server().port();
       List<GatewayVerticle> verticles = new ArrayList<>();
       String id = vertx.deployVerticle(() -> {
-        GatewayVerticle v = new GatewayVerticle(services, effective.server().host(), bindPort);
+        GatewayVerticle v = new GatewayVerticle(services, live, effective.server().host(), bindPort);
         synchronized (verticles) {
           verticles.add(v);
         }
         return v;
       }, new DeploymentOptions().setInstances(loops)).await();
       int actual = verticles.get(0).actualPort();
-      return new Gateway(vertx, owns, services, recent, sims, actual, id);
+      live.start();
+      long memoryTimer = vertx.setPeriodic(250, t -> memory.check());
+      long keyTimer = keys == null ? -1 : vertx.setPeriodic(5000, t -> vertx.executeBlocking(() -> {
+        keys.refresh();
+        return null;
+      }, false));
+      long[] timers = {memoryTimer, keyTimer};
+      if (!ring.anyLive()) {
+        LOG.info("no API keys exist: the API answers loopback clients only, without a key"
+            + " (create one with 'sluice keys create')");
+      } else {
+        LOG.info("{} API keys known; every request needs one", ring.size());
+      }
+      if (effective.adminKey().isEmpty()) {
+        LOG.info("admin API and dashboard data: loopback clients only (set SLUICE_ADMIN_KEY to open them with a key)");
+      }
+      Gateway gw = new Gateway(vertx, owns, services, recent, live, sims, actual, id);
+      gw.timers = timers;
+      return gw;
     } catch (RuntimeException | java.io.IOException e) {
       if (owns) {
         vertx.close();
       }
       throw e instanceof RuntimeException r ? r : new IllegalStateException(e.getMessage(), e);
+    }
+  }
+
+  private static void registerGauges(Metrics m, Services s) {
+    Ledger l = s.ledger();
+    m.gauge("sluice_requests_in_flight", "Requests being served now", l::requestsInFlight);
+    m.gauge("sluice_attempts_in_flight", "Upstream attempts running now", l::attemptsInFlight);
+    m.gauge("sluice_upstream_exchanges_open", "Upstream HTTP exchanges open now", l::upstreamsOpen);
+    m.gauge("sluice_timers_armed", "Request timers armed now", l::timersArmed);
+    m.gauge("sluice_breaker_permits_held", "Circuit breaker permits held by running attempts", l::permitsHeld);
+    for (var d : s.registry().deployments()) {
+      m.gauge("sluice_deployment_in_flight", "Attempts in flight per deployment", d::inFlight,
+          "deployment", d.id(), "provider", d.provider().name());
+      for (String state : new String[] {"closed", "open", "half_open"}) {
+        m.gauge("sluice_breaker_state", "1 for the breaker's current state", () -> state.equals(d.health().breakerState()) ? 1 : 0,
+            "deployment", d.id(), "state", state);
+      }
+    }
+    RequestLog log = s.observability().log();
+    if (log != null) {
+      m.gauge("sluice_request_log_written", "Request records written to the store", log::written);
+      m.gauge("sluice_request_log_dropped", "Request records dropped because the store was slow or down", log::dropped);
+      m.gauge("sluice_request_log_pending", "Request records waiting to be written", log::pending);
+      m.gauge("sluice_request_log_degraded", "1 while writes to the store fail", () -> log.degraded() ? 1 : 0);
     }
   }
 
@@ -148,6 +243,10 @@ public final class Gateway {
   private String hostForClients() {
     String h = services.config().server().host();
     return h.equals("0.0.0.0") || h.equals("::") ? "127.0.0.1" : h;
+  }
+
+  public Alerts alerts() {
+    return live.alerts();
   }
 
   public Services services() {
@@ -176,10 +275,24 @@ public final class Gateway {
 
   public void close() {
     try {
+      for (long t : timers) {
+        if (t != -1) {
+          vertx.cancelTimer(t);
+        }
+      }
+      live.stop();
       vertx.undeploy(deploymentId).await();
       for (Simulator s : simulators.values()) {
         s.close().await();
       }
+      Observability o = services.observability();
+      if (o.log() != null) {
+        o.log().close();
+      }
+      if (o.database() != null) {
+        o.database().close();
+      }
+      o.metrics().close();
     } finally {
       if (ownsVertx) {
         vertx.close().await();

@@ -5,6 +5,7 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.ext.web.Router;
 
 /**
  * One event loop's share of the gateway: its own HTTP server (the port is shared between event
@@ -12,13 +13,15 @@ import io.vertx.core.http.HttpServerOptions;
  */
 final class GatewayVerticle extends VerticleBase {
   private final Services services;
+  private final Live live;
   private final String host;
   private final int port;
   private HttpServer server;
   private UpstreamClients clients;
 
-  GatewayVerticle(Services services, String host, int port) {
+  GatewayVerticle(Services services, Live live, String host, int port) {
     this.services = services;
+    this.live = live;
     this.host = host;
     this.port = port;
   }
@@ -31,10 +34,13 @@ final class GatewayVerticle extends VerticleBase {
         .setTcpFastOpen(true)
         .setIdleTimeout(0)
         .setMaxInitialLineLength(8192)
-        .setHandle100ContinueAutomatically(true)
+        .setHandle100ContinueAutomatically(false)
         .setCompressionSupported(false);
     server = vertx.createHttpServer(options);
-    return server.requestHandler(new Dispatcher(services, clients, Dispatcher::notFound)).listen(port, host);
+    Router router = Router.router(vertx);
+    new AdminApi(vertx, services, live).mount(router);
+    router.route().handler(ctx -> Dispatcher.notFound(ctx.request()));
+    return server.requestHandler(new Dispatcher(services, clients, router)).listen(port, host);
   }
 
   int actualPort() {

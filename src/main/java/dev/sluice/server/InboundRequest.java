@@ -1,5 +1,8 @@
 package dev.sluice.server;
 
+import dev.sluice.admission.Admission;
+import dev.sluice.admission.KeyLimits;
+import dev.sluice.admission.Ticket;
 import dev.sluice.deadline.BudgetParser;
 import dev.sluice.deadline.Deadline;
 import dev.sluice.deadline.DeadlinePolicy;
@@ -7,7 +10,6 @@ import dev.sluice.envelope.Endpoint;
 import dev.sluice.envelope.Envelope;
 import dev.sluice.errors.ApiError;
 import dev.sluice.errors.ErrorResponder;
-import dev.sluice.provider.UpstreamClients;
 import dev.sluice.resilience.Execution;
 import dev.sluice.routing.ModelGroup;
 import dev.sluice.routing.RoutePlan;
@@ -37,11 +39,12 @@ final class InboundRequest {
   private final String requestId;
 
   private Buffer body;
+  private Ticket ticket;
   private long headerBudget = -1;
   private long bodyTimer = -1;
   private boolean done;
 
-  InboundRequest(Services s, UpstreamClients clients, HttpServerRequest req, Endpoint endpoint) {
+  InboundRequest(Services s, Execution.Context execution, HttpServerRequest req, Endpoint endpoint) {
     this.s = s;
     this.req = req;
     this.resp = req.response();
@@ -49,12 +52,24 @@ final class InboundRequest {
     this.arrivalNanos = s.clock().getAsLong();
     this.epochMillis = System.currentTimeMillis();
     this.requestId = RequestIds.fromClient(req.getHeader("x-request-id"));
-    this.execution = new Execution.Context(s.clock(), s.scheduler(), s.ledger(), s.recorder(), s.adapters(), clients);
+    this.execution = execution;
   }
 
   void start() {
     s.ledger().requestOpened();
     resp.putHeader("x-request-id", requestId);
+    Admission.Decision entry = s.admission().enter();
+    if (entry.error() != null) {
+      shed(entry);
+      return;
+    }
+    ticket = entry.ticket();
+    ApiError auth = s.admission().authenticate(ticket, req.getHeader(HttpHeaders.AUTHORIZATION),
+        AdminAuth.isLoopback(req));
+    if (auth != null) {
+      reject(auth, false);
+      return;
+    }
     String type = req.getHeader(HttpHeaders.CONTENT_TYPE);
     if (type == null || !type.toLowerCase(Locale.ROOT).startsWith("application/json")) {
       reject(new ApiError(415, ApiError.INVALID_REQUEST, "unsupported_media_type", null,
@@ -91,7 +106,13 @@ final class InboundRequest {
         finish(Outcome.CLIENT_CLOSED, 499, null, "client_closed", "the client closed the connection while sending");
       }
     });
-    body = Buffer.buffer(length == null ? 1024 : (int) Math.min(max, Long.parseLong(length.trim())));
+    String expect = req.getHeader(HttpHeaders.EXPECT);
+    if (expect != null && expect.equalsIgnoreCase("100-continue")) {
+      // only now, with the headers found acceptable, is the client invited to send its body
+      resp.writeContinue();
+    }
+    // a claimed length only sizes the first allocation up to a modest bound; the limit is enforced as bytes arrive
+    body = Buffer.buffer(length == null ? 1024 : (int) Math.min(64 << 10, Long.parseLong(length.trim())));
     req.handler(chunk -> {
       if (done) {
         return;
@@ -154,10 +175,25 @@ final class InboundRequest {
           "the model '" + env.model() + "' does not exist or is not served here"), env, false);
       return;
     }
+    Admission.Decision keyed = s.admission().admitKey(ticket, group.get().name(), env.maxTokens(),
+        group.get().maxTokens(), Admission.estimateTokens(bytes.length, env.maxTokens()));
+    KeyLimits limits = ticket.keyLimits();
+    if (limits != null) {
+      limits.describe(resp::putHeader);
+    }
+    if (keyed.error() != null) {
+      if (keyed.shedReason() != null) {
+        shed(keyed);
+      } else {
+        reject(keyed.error(), env, false);
+      }
+      return;
+    }
     RoutePlan plan = s.planner().plan(group.get());
     done = true;
     resp.closeHandler(null);
-    new Execution(execution, resp, env, bytes, body, deadline, plan, arrivalNanos, epochMillis, requestId).start();
+    new Execution(execution, resp, env, bytes, body, deadline, plan, arrivalNanos, epochMillis, requestId, ticket)
+        .start();
   }
 
   private DeadlinePolicy.Tier tier(boolean stream) {
@@ -188,16 +224,28 @@ final class InboundRequest {
     }
   }
 
+  /** Refused for capacity or rate: counted by reason, with Retry-After. */
+  private void shed(Admission.Decision d) {
+    s.telemetry().shed(d.shedReason());
+    reject(d.error(), false);
+  }
+
   private void finish(Outcome outcome, int status, Envelope env, String type, String message) {
     if (done) {
       return;
     }
     done = true;
+    if (ticket != null) {
+      ticket.release(-1);
+    }
     cancelBodyTimer();
     s.ledger().requestClosed();
-    s.recorder().record(new RequestRecord(requestId, epochMillis, endpoint.label(), env == null ? null : env.model(),
-        null, null, status, outcome, type, message, (s.clock().getAsLong() - arrivalNanos) / 1e6, -1, 0,
-        env != null && env.stream(), -1, -1));
+    s.recorder().record(RequestRecord.builder()
+        .id(requestId).start(epochMillis).endpoint(endpoint.label()).model(env == null ? null : env.model())
+        .key(ticket == null || ticket.apiKey() == null ? null : ticket.apiKey().id())
+        .status(status).outcome(outcome).error(type, message)
+        .latencyMs((s.clock().getAsLong() - arrivalNanos) / 1e6).stream(env != null && env.stream())
+        .build());
   }
 
   private void cancelBodyTimer() {

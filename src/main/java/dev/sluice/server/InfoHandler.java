@@ -29,11 +29,17 @@ final class InfoHandler {
     JsonObject body = new JsonObject()
         .put("status", ready ? "ready" : "not_ready")
         .put("models", models)
-        .put("in_flight", s.ledger().requestsInFlight());
+        .put("in_flight", s.ledger().requestsInFlight())
+        .put("request_log", logState());
     if (!ready) {
       body.put("reason", "no model has a deployment on an enabled provider");
     }
     json(req, ready ? 200 : 503, body.encode());
+  }
+
+  private String logState() {
+    var log = s.observability().log();
+    return log == null ? "disabled" : log.degraded() ? "degraded" : "ok";
   }
 
   void version(HttpServerRequest req) {

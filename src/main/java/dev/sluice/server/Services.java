@@ -1,16 +1,20 @@
 package dev.sluice.server;
 
+import dev.sluice.admission.Admission;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.deadline.DeadlinePolicy;
 import dev.sluice.deadline.Scheduler;
 import dev.sluice.envelope.EnvelopeReader;
 import dev.sluice.provider.openai.OpenAiCompatible;
 import dev.sluice.routing.ModelRegistry;
-import dev.sluice.routing.WeightedPlanner;
+import dev.sluice.resilience.RetryBudget;
+import dev.sluice.routing.RoutePlanner;
 import dev.sluice.telemetry.Ledger;
 import dev.sluice.telemetry.Recorder;
+import dev.sluice.telemetry.Telemetry;
 import java.util.Map;
 import java.util.function.LongSupplier;
+import java.util.random.RandomGenerator;
 
 /** What every event loop shares: configuration, registry, policies, counters and the clock. */
 public record Services(
@@ -20,8 +24,14 @@ public record Services(
     Ledger ledger,
     Recorder recorder,
     ModelRegistry registry,
-    WeightedPlanner planner,
+    RoutePlanner planner,
+    RetryBudget globalBudget,
+    RandomGenerator random,
     DeadlinePolicy deadlines,
     EnvelopeReader envelopes,
     Map<String, OpenAiCompatible> adapters,
+    Telemetry telemetry,
+    Admission admission,
+    Observability observability,
+    KeyService keys,
     String version) {}

@@ -33,6 +33,11 @@ public final class StreamTail {
     total += n;
   }
 
+  /** The kept end of the stream, as text. */
+  public String text() {
+    return window();
+  }
+
   private String window() {
     int len = (int) Math.min(total, KEEP);
     byte[] out = new byte[len];

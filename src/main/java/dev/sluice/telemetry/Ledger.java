@@ -13,6 +13,9 @@ public final class Ledger {
   private final LongAdder attempts = new LongAdder();
   private final LongAdder upstreams = new LongAdder();
   private final LongAdder timers = new LongAdder();
+  private final LongAdder permits = new LongAdder();
+  private final LongAdder slots = new LongAdder();
+  private final LongAdder queued = new LongAdder();
 
   public void requestOpened() {
     requests.increment();
@@ -38,6 +41,45 @@ public final class Ledger {
     upstreams.decrement();
   }
 
+  /** A breaker permit was taken for an attempt. */
+  public void permitTaken() {
+    permits.increment();
+  }
+
+  /** A breaker permit was given back (recorded as success/failure or released). */
+  public void permitReturned() {
+    permits.decrement();
+  }
+
+  public long permitsHeld() {
+    return permits.sum();
+  }
+
+  /** A deployment concurrency slot was taken for an attempt. */
+  public void slotTaken() {
+    slots.increment();
+  }
+
+  public void slotReturned() {
+    slots.decrement();
+  }
+
+  public long slotsHeld() {
+    return slots.sum();
+  }
+
+  public void enqueued() {
+    queued.increment();
+  }
+
+  public void dequeued() {
+    queued.decrement();
+  }
+
+  public long queued() {
+    return queued.sum();
+  }
+
   /** The counter the event-loop scheduler keeps of armed timers. */
   public LongAdder timers() {
     return timers;
@@ -60,7 +102,8 @@ public final class Ledger {
   }
 
   public boolean atRest() {
-    return requestsInFlight() == 0 && attemptsInFlight() == 0 && upstreamsOpen() == 0 && timersArmed() == 0;
+    return requestsInFlight() == 0 && attemptsInFlight() == 0 && upstreamsOpen() == 0 && timersArmed() == 0
+        && permitsHeld() == 0 && slotsHeld() == 0 && queued() == 0;
   }
 
   public JsonObject toJson() {
@@ -68,7 +111,10 @@ public final class Ledger {
         .put("requests_in_flight", requestsInFlight())
         .put("attempts_in_flight", attemptsInFlight())
         .put("upstream_exchanges_open", upstreamsOpen())
-        .put("timers_armed", timersArmed());
+        .put("timers_armed", timersArmed())
+        .put("breaker_permits_held", permitsHeld())
+        .put("concurrency_slots_held", slotsHeld())
+        .put("queued", queued());
   }
 
   @Override

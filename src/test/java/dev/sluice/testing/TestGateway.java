@@ -48,7 +48,13 @@ public final class TestGateway implements AutoCloseable {
 
   public static TestGateway start(String yaml, Map<String, String> env) {
     SluiceConfig config = new ConfigLoader(env).loadText(yaml, "test");
-    return new TestGateway(Gateway.start(config, Gateway.Options.defaults()));
+    try {
+      java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("sluice-test");
+      dir.toFile().deleteOnExit();
+      return new TestGateway(Gateway.start(config, new Gateway.Options(dir, null)));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   public Gateway gateway() {

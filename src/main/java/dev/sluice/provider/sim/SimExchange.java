@@ -265,12 +265,20 @@ final class SimExchange {
     }
     // timers tick at 1 ms at best: fast paces emit several tokens per tick
     int batch = tokenIntervalNanos >= 1_000_000 ? 1 : (int) Math.min(outputTokens, 1_000_000 / Math.max(1, tokenIntervalNanos));
-    StringBuilder sb = new StringBuilder(batch * (prefix.length() + suffix.length() + 10));
+    StringBuilder sb = new StringBuilder(batch * (prefix.length() + suffix.length() + 40));
+    // one instant per write: the chunks of a batch leave together
+    long stamp = m.timestamps() ? System.nanoTime() : 0;
     for (int i = 0; i < batch && sent < outputTokens; i++) {
       if (sent == stopAt) {
         break;
       }
-      sb.append(prefix).append(WORDS[sent % WORDS.length]).append(suffix);
+      sb.append(prefix).append(WORDS[sent % WORDS.length]);
+      if (m.timestamps()) {
+        // the suffix ends with the top-level "}\n\n": the stamp goes in just before it
+        sb.append(suffix, 0, suffix.length() - 3).append(",\"x_sim_ns\":").append(stamp).append("}\n\n");
+      } else {
+        sb.append(suffix);
+      }
       sent++;
     }
     if (sb.length() > 0) {

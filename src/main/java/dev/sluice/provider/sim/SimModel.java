@@ -21,6 +21,9 @@ import java.util.List;
  * @param slowStream        share of streams paced {@code slowFactor} times slower
  * @param slowFactor        how much slower a slow stream is
  * @param embeddingDims     length of embedding vectors
+ * @param timestamps        stamp every streamed content chunk with {@code "x_sim_ns"}, the
+ *                          {@link System#nanoTime()} at which it was written, so that a load generator
+ *                          on the same machine can measure each chunk's delay (off by default)
  */
 public record SimModel(
     LatencyDistribution firstToken,
@@ -38,7 +41,8 @@ public record SimModel(
     double resetMidStream,
     double slowStream,
     double slowFactor,
-    int embeddingDims) {
+    int embeddingDims,
+    boolean timestamps) {
 
   public SimModel {
     errorStatuses = List.copyOf(errorStatuses);
@@ -47,10 +51,10 @@ public record SimModel(
   /** A quick, healthy model: the default for names no profile mentions. */
   public static final SimModel FAST = new SimModel(
       new LatencyDistribution(20_000_000L, 60_000_000L, 0, 1), 1_000_000L, 200, 16, 48,
-      0, List.of(500, 503), 0, 1, 0, 0, 0, 0, 0, 10, 16);
+      0, List.of(500, 503), 0, 1, 0, 0, 0, 0, 0, 10, 16, false);
 
   /** The built-in slow and flaky model behind {@code demo}'s second deployment. */
   public static final SimModel SLOW_FLAKY = new SimModel(
       new LatencyDistribution(600_000_000L, 3_000_000_000L, 0, 1), 5_000_000L, 30, 16, 64,
-      0.05, List.of(500, 503), 0.02, 1, 0, 0, 0, 0.01, 0, 10, 16);
+      0.05, List.of(500, 503), 0.02, 1, 0, 0, 0, 0.01, 0, 10, 16, false);
 }

@@ -109,7 +109,8 @@ public record SimProfile(long seed, SimModel defaults, Map<String, SimModel> mod
         n.path("reset_mid_stream").asDouble(b.resetMidStream()),
         n.path("slow_stream").asDouble(b.slowStream()),
         n.path("slow_factor").asDouble(b.slowFactor()),
-        n.path("embedding_dims").asInt(b.embeddingDims()));
+        n.path("embedding_dims").asInt(b.embeddingDims()),
+        n.path("timestamps").asBoolean(b.timestamps()));
   }
 
   private static long nanos(JsonNode n, long def) {

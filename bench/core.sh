@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The core comparison: direct to the simulator vs. nginx vs. Sluice, in one run, against the same
+# simulator process. For each rate and for non-stream and stream, the three targets are measured
+# interleaved (direct, nginx, sluice, direct, nginx, sluice, ...) so that drift on the machine
+# hits all three alike; then a saturation run per target (wrk, closed loop) gives requests/s.
+# Writes JSON per run and summary.md under bench/results/core-<time>/ (or $OUT).
+#
+#   bench/core.sh                          # the full run: ~20 min
+#   DURATION=3 REPS=1 WARMUP=1 bench/core.sh   # a smoke run
+#
+# Environment (defaults in brackets):
+#   DURATION [20]     measured seconds per run       WARMUP [5]   unmeasured lead-in per run, seconds
+#   PREWARM [2*WARMUP] seconds of the warm-up pass over every target and mode before measuring
+#   REPS [3]          repetitions of each A-B-C      RATES ["200 1000"]  requests/s of the fixed-rate runs
+#   MODES ["nonstream stream"]                        TARGETS ["direct nginx sluice"]
+#   SAT_DURATION [10] seconds per saturation run     SAT_CONNECTIONS [64]  wrk connections
+#   SAT_TOOL [auto]   wrk, or java (the generator at SAT_RATE [20000]/s) when wrk is missing
+#   CORE_LOAD [0] CORE_PROXY [1]  cores (see README)  SIM_PORT/NGINX_PORT/SLUICE_PORT [9100/9101/9102]
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+DURATION="$(secs "${DURATION:-20}")"
+WARMUP="$(secs "${WARMUP:-5}")"
+PREWARM="$(secs "${PREWARM:-$((WARMUP * 2))}")"
+REPS="${REPS:-3}"
+RATES="${RATES:-200 1000}"
+MODES="${MODES:-nonstream stream}"
+TARGETS="${TARGETS:-direct nginx sluice}"
+SAT_DURATION="$(secs "${SAT_DURATION:-10}")"
+SAT_CONNECTIONS="${SAT_CONNECTIONS:-64}"
+SAT_TOOL="${SAT_TOOL:-auto}"
+SAT_RATE="${SAT_RATE:-20000}"
+MODEL="${MODEL:-fast}"
+SAT_MODEL="${SAT_MODEL:-instant}"
+
+if [ "$SAT_TOOL" = auto ]; then
+  if command -v wrk >/dev/null; then SAT_TOOL=wrk; else SAT_TOOL=java; fi
+fi
+if [ "$SAT_TOOL" = java ]; then
+  log "wrk not used: saturation runs use the Java generator at $SAT_RATE/s over $SAT_CONNECTIONS connections"
+fi
+
+bench_init "${OUT:-$BENCH_DIR/results/core-$(date +%Y%m%d-%H%M%S)}"
+write_meta core "duration_s=$DURATION" "warmup_s=$WARMUP" "prewarm_s=$PREWARM" "reps=$REPS" "rates=$RATES" "modes=$MODES" \
+  "targets=$TARGETS" "model=$MODEL" "sat_tool=$SAT_TOOL" "sat_duration_s=$SAT_DURATION" \
+  "sat_connections=$SAT_CONNECTIONS" "sat_model=$SAT_MODEL"
+log "results in $OUT"
+
+start_sim "$BENCH_DIR/profiles/fast.yaml"
+for t in $TARGETS; do
+  case "$t" in
+    nginx) start_nginx ;;
+    sluice) start_sluice ;;
+  esac
+done
+
+mode_args() { [ "$1" = stream ] && echo "--stream --sim-timestamps" || true; }
+
+# One pass over everything first, so that no target meets its first measured run with cold code.
+max_rate=0
+for r in $RATES; do max_rate=$(awk -v a="$r" -v b="$max_rate" 'BEGIN { print (a > b) ? a : b }'); done
+mkdir -p "$OUT/warmup"
+for mode in $MODES; do
+  for t in $TARGETS; do
+    log "warm-up: $t $mode at $max_rate/s for ${PREWARM}s"
+    # shellcheck disable=SC2046
+    gen --target "$(target_url "$t")" --model "$MODEL" --rate "$max_rate" --duration "${PREWARM}s" $(mode_args "$mode") \
+      --label "$t" --json "$OUT/warmup/$mode-$t.json" >"$OUT/logs/warmup-$mode-$t.txt" 2>&1 \
+      || log "warning: warm-up of $t ($mode) failed; see $OUT/logs/warmup-$mode-$t.txt"
+  done
+done
+
+for rate in $RATES; do
+  for mode in $MODES; do
+    for rep in $(seq 1 "$REPS"); do
+      for t in $TARGETS; do
+        name="core-$mode-r$rate-$t-rep$rep"
+        log "$name: ${DURATION}s at $rate/s (+${WARMUP}s warm-up)"
+        # shellcheck disable=SC2046
+        if ! gen --target "$(target_url "$t")" --model "$MODEL" --rate "$rate" --duration "${DURATION}s" \
+            --warmup "${WARMUP}s" $(mode_args "$mode") --label "$t" --json "$OUT/$name.json" \
+            >"$OUT/logs/$name.txt" 2>&1; then
+          log "warning: $name failed; see $OUT/logs/$name.txt"
+        fi
+        grep -E "^(success rate|latency|per-chunk)" "$OUT/logs/$name.txt" | sed 's/^/    /' >&2 || true
+      done
+    done
+  done
+done
+
+# Saturation: as many non-stream requests as each target serves, on its one core.
+body="$RUN_TMP/sat-body.json"
+printf '{"model":"%s","messages":[{"role":"user","content":"Say something about time."}]}' "$SAT_MODEL" >"$body"
+for rep in $(seq 1 "$REPS"); do
+  for t in $TARGETS; do
+    name="sat-$t-rep$rep"
+    url="$(target_url "$t")/v1/chat/completions"
+    log "$name: ${SAT_DURATION}s, $SAT_CONNECTIONS connections ($SAT_TOOL)"
+    if [ "$SAT_TOOL" = wrk ]; then
+      # a short unrecorded run first: the JIT of a Java target sees this load for the first time
+      WRK_BODY_FILE="$body" WRK_JSON_OUT="$RUN_TMP/discard.json" WRK_LABEL="$t" \
+        pin "$CORE_LOAD" wrk -t1 -c"$SAT_CONNECTIONS" -d2s -s "$BENCH_DIR/wrk-post.lua" "$url" >/dev/null 2>&1 || true
+      WRK_BODY_FILE="$body" WRK_JSON_OUT="$OUT/$name.json" WRK_LABEL="$t" \
+        pin "$CORE_LOAD" wrk -t1 -c"$SAT_CONNECTIONS" -d"${SAT_DURATION}s" --latency -s "$BENCH_DIR/wrk-post.lua" "$url" \
+        >"$OUT/logs/$name.txt" 2>&1 || log "warning: $name failed; see $OUT/logs/$name.txt"
+    else
+      gen --target "$url" --model "$SAT_MODEL" --rate "$SAT_RATE" --duration "${SAT_DURATION}s" --warmup 2s \
+        --connections "$SAT_CONNECTIONS" --timeout 30s --label "$t" --json "$OUT/$name.json" \
+        >"$OUT/logs/$name.txt" 2>&1 || log "warning: $name failed; see $OUT/logs/$name.txt"
+    fi
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("    %.0f req/s" % d["throughput_rps"])' \
+      "$OUT/$name.json" >&2 2>/dev/null || true
+  done
+done
+
+python3 "$BENCH_DIR/summarize.py" "$OUT" | tee "$OUT/summary.md"
+log "done: $OUT/summary.md"

@@ -1,0 +1,181 @@
+# Shared by core.sh and streams10k.sh (sourced, not run): builds the jar, starts the processes
+# under test pinned to their cores, runs the load generator, and stops exactly what it started.
+#
+# Core layout on a 2-core machine (see README.md): the proxy under test (nginx's one worker, or
+# Sluice's one event loop) gets CORE_PROXY to itself; the simulator and the load generator share
+# CORE_LOAD. "direct" runs have no proxy, so CORE_PROXY idles then.
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$BENCH_DIR/.." && pwd)"
+JAR="$ROOT/target/sluice.jar"
+
+SIM_PORT="${SIM_PORT:-9100}"
+NGINX_PORT="${NGINX_PORT:-9101}"
+SLUICE_PORT="${SLUICE_PORT:-9102}"
+CORE_LOAD="${CORE_LOAD:-0}"
+CORE_PROXY="${CORE_PROXY:-1}"
+JAVA_DEFAULTS="-XX:+UseG1GC -Xmx1g -XX:+ExitOnOutOfMemoryError"
+SLUICE_JAVA_OPTS="${SLUICE_JAVA_OPTS:-$JAVA_DEFAULTS}"
+SIM_JAVA_OPTS="${SIM_JAVA_OPTS:-$JAVA_DEFAULTS}"
+# The generator is a fresh JVM for every run and shares its core with the simulator: C1 alone
+# compiles it in a fraction of the CPU that C2 takes, so its warm-up does not steal the
+# simulator's time; one core needs no parallel collector.
+GEN_JAVA_OPTS="${GEN_JAVA_OPTS:--XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xmx1g -XX:+ExitOnOutOfMemoryError}"
+
+STARTED_PIDS=()
+RUN_TMP=""
+PINNING=1
+
+log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+die() { log "error: $*"; exit 2; }
+
+# seconds from "20", "20s"; other forms are passed through to the generator untouched
+secs() { local v="${1%s}"; echo "$v"; }
+
+bench_init() {   # $1: results directory
+  OUT="$1"
+  mkdir -p "$OUT/logs"
+  RUN_TMP="$(mktemp -d /tmp/sluice-bench.XXXXXX)"
+  chmod 755 "$RUN_TMP"   # nginx workers run as nobody and must reach their temp paths
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT TERM
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  local cores; cores="$(nproc)"
+  if ! command -v taskset >/dev/null || [ "$cores" -lt 2 ]; then
+    PINNING=0
+    log "warning: $cores core(s) or no taskset: processes are NOT pinned; results are less comparable"
+  fi
+  command -v curl >/dev/null || die "curl is needed (apt-get install -y curl)"
+  build_jar
+}
+
+build_jar() {
+  if [ ! -f "$JAR" ] || [ -n "$(find "$ROOT/src/main" "$ROOT/pom.xml" -newer "$JAR" -print -quit 2>/dev/null)" ]; then
+    log "building $JAR"
+    (cd "$ROOT" && mvn -B -q -DskipTests package) >&2 || die "build failed"
+  fi
+}
+
+bench_cleanup() {
+  local i pid
+  for ((i = ${#STARTED_PIDS[@]} - 1; i >= 0; i--)); do
+    pid="${STARTED_PIDS[$i]}"
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${STARTED_PIDS[@]}"; do
+    for _ in $(seq 1 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.2
+    done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  if [ -n "$RUN_TMP" ] && [ -z "${KEEP_TMP:-}" ]; then
+    rm -rf "$RUN_TMP"
+  fi
+}
+
+pin() {   # pin CORE CMD...: runs CMD on that core (or unpinned when pinning is off)
+  local core="$1"; shift
+  if [ "$PINNING" = 1 ]; then taskset -c "$core" "$@"; else "$@"; fi
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_http() {   # wait_http URL NAME PID
+  for _ in $(seq 1 150); do
+    curl -fsS -o /dev/null --max-time 1 "$1" 2>/dev/null && return 0
+    kill -0 "$3" 2>/dev/null || die "$2 exited while starting; see $OUT/logs/$2.log"
+    sleep 0.2
+  done
+  die "$2 did not answer $1 within 30 s; see $OUT/logs/$2.log"
+}
+
+start_bg() {   # start_bg NAME CORE CMD...: sets LAST_PID
+  local name="$1" core="$2"; shift 2
+  local cmd=("$@")
+  if [ "$PINNING" = 1 ]; then cmd=(taskset -c "$core" "$@"); fi
+  # started directly (not through a shell function) so that $! is the process itself: taskset
+  # execs its command, and the cleanup's kill reaches the server, not a wrapper shell
+  "${cmd[@]}" >"$OUT/logs/$name.log" 2>&1 &
+  LAST_PID=$!
+  STARTED_PIDS+=("$LAST_PID")
+}
+
+start_sim() {   # start_sim PROFILE
+  port_in_use "$SIM_PORT" && die "port $SIM_PORT is taken (set SIM_PORT)"
+  # shellcheck disable=SC2086
+  start_bg sim "$CORE_LOAD" java $SIM_JAVA_OPTS -jar "$JAR" sim --port "$SIM_PORT" --profile "$1" --event-loops 1
+  SIM_PID=$LAST_PID
+  wait_http "http://127.0.0.1:$SIM_PORT/health" sim "$SIM_PID"
+  log "simulator up on :$SIM_PORT (pid $SIM_PID, core $CORE_LOAD)"
+}
+
+start_nginx() {
+  command -v nginx >/dev/null || die "nginx is not installed (apt-get install -y nginx)"
+  port_in_use "$NGINX_PORT" && die "port $NGINX_PORT is taken (set NGINX_PORT)"
+  local dir="$RUN_TMP/nginx"
+  mkdir -p "$dir" && chmod 755 "$dir"
+  sed -e "s#__TMP__#$dir#g" -e "s#__PORT__#$NGINX_PORT#g" -e "s#__SIM_PORT__#$SIM_PORT#g" \
+    "$BENCH_DIR/nginx.conf" >"$dir/nginx.conf"
+  cp "$dir/nginx.conf" "$OUT/logs/nginx.conf"
+  start_bg nginx "$CORE_PROXY" nginx -p "$dir" -e "$dir/nginx-error.log" -c "$dir/nginx.conf" -g 'daemon off;'
+  NGINX_PID=$LAST_PID
+  wait_http "http://127.0.0.1:$NGINX_PORT/health" nginx "$NGINX_PID"
+  log "nginx up on :$NGINX_PORT (pid $NGINX_PID, core $CORE_PROXY, 1 worker)"
+}
+
+start_sluice() {
+  port_in_use "$SLUICE_PORT" && die "port $SLUICE_PORT is taken (set SLUICE_PORT)"
+  sed -e "s#127.0.0.1:9100#127.0.0.1:$SIM_PORT#" "$BENCH_DIR/sluice-bench.yaml" >"$RUN_TMP/sluice-bench.yaml"
+  # shellcheck disable=SC2086
+  start_bg sluice "$CORE_PROXY" java $SLUICE_JAVA_OPTS -jar "$JAR" serve --config "$RUN_TMP/sluice-bench.yaml" \
+    --port "$SLUICE_PORT" --event-loops 1 --data-dir "$RUN_TMP/sluice-data"
+  SLUICE_PID=$LAST_PID
+  wait_http "http://127.0.0.1:$SLUICE_PORT/health" sluice "$SLUICE_PID"
+  log "sluice up on :$SLUICE_PORT (pid $SLUICE_PID, core $CORE_PROXY, 1 event loop)"
+}
+
+target_url() {
+  case "$1" in
+    direct) echo "http://127.0.0.1:$SIM_PORT" ;;
+    nginx) echo "http://127.0.0.1:$NGINX_PORT" ;;
+    sluice) echo "http://127.0.0.1:$SLUICE_PORT" ;;
+    *) die "unknown target '$1' (direct, nginx, sluice)" ;;
+  esac
+}
+
+gen() {   # gen ARGS...: the load generator, on the load core, without a progress bar
+  # shellcheck disable=SC2086
+  pin "$CORE_LOAD" java $GEN_JAVA_OPTS -jar "$JAR" bench --no-progress "$@"
+}
+
+write_meta() {   # write_meta KIND KEY=VALUE...: what a later reader needs to trust the numbers
+  local kind="$1"; shift
+  local commit dirty=""
+  commit="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  git -C "$ROOT" diff --quiet HEAD -- src pom.xml 2>/dev/null || dirty="+uncommitted changes"
+  python3 - "$OUT/meta.json" "$kind" "git_commit=$commit$dirty" "pinning=$PINNING" "core_proxy=$CORE_PROXY" \
+    "core_load=$CORE_LOAD" "sluice_java_opts=$SLUICE_JAVA_OPTS" "gen_java_opts=$GEN_JAVA_OPTS" "$@" <<'PY'
+import json, os, platform, subprocess, sys
+path, kind, pairs = sys.argv[1], sys.argv[2], sys.argv[3:]
+def run(*cmd):
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+        return (p.stdout + p.stderr).strip().splitlines()[0]
+    except Exception:
+        return None
+meta = {
+    "kind": kind,
+    "kernel": platform.release(),
+    "cores": os.cpu_count(),
+    "java": run("java", "-version"),
+    "nginx": run("nginx", "-v"),
+    "wrk": run("wrk", "--version"),
+    "load_average_at_start": os.getloadavg()[0],
+}
+for p in pairs:
+    k, _, v = p.partition("=")
+    meta[k] = v
+json.dump(meta, open(path, "w"), indent=2)
+PY
+}

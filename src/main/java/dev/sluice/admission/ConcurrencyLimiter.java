@@ -1,0 +1,89 @@
+package dev.sluice.admission;
+
+import com.netflix.concurrency.limits.Limit;
+import com.netflix.concurrency.limits.limit.AIMDLimit;
+import com.netflix.concurrency.limits.limit.FixedLimit;
+import com.netflix.concurrency.limits.limit.Gradient2Limit;
+import com.netflix.concurrency.limits.limit.VegasLimit;
+import com.netflix.concurrency.limits.limit.WindowedLimit;
+import dev.sluice.config.AdmissionConfig;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * How many attempts a deployment may have in flight: a limit from Netflix's concurrency-limits
+ * (gradient, Vegas or AIMD) that moves with the latency the deployment shows, under an optional
+ * fixed ceiling. Slots are taken without locks; samples go to the limit algorithm.
+ */
+public final class ConcurrencyLimiter {
+  private final Limit limit;
+  private final int ceiling;
+  private final AtomicInteger inFlight = new AtomicInteger();
+  private volatile Runnable onFree = () -> { };
+  /** Mean time a slot is held, for the queue's wait estimates (EWMA, nanoseconds). */
+  private volatile double holdNanos = 1e8;
+
+  public ConcurrencyLimiter(AdmissionConfig.Limit config, int fixedCeiling) {
+    this.ceiling = fixedCeiling > 0 ? fixedCeiling : Integer.MAX_VALUE;
+    int max = Math.min(config.max(), this.ceiling);
+    int initial = Math.max(config.min(), Math.min(config.initial(), max));
+    this.limit = switch (config.algorithm()) {
+      case "fixed" -> FixedLimit.of(Math.min(config.initial(), this.ceiling));
+      case "vegas" -> WindowedLimit.newBuilder().build(VegasLimit.newBuilder()
+          .initialLimit(initial).maxConcurrency(max).build());
+      case "aimd" -> AIMDLimit.newBuilder().initialLimit(initial).minLimit(config.min()).maxLimit(max)
+          .timeout(Long.MAX_VALUE / 2, TimeUnit.NANOSECONDS).build();
+      default -> WindowedLimit.newBuilder().build(Gradient2Limit.newBuilder()
+          .initialLimit(initial).minLimit(config.min()).maxConcurrency(max).build());
+    };
+    limit.notifyOnChange(l -> onFree.run());
+  }
+
+  /** Told when a slot may have become free (released, or the limit rose). */
+  public void onFree(Runnable r) {
+    this.onFree = r;
+  }
+
+  public int limit() {
+    return Math.min(limit.getLimit(), ceiling);
+  }
+
+  public int inFlight() {
+    return inFlight.get();
+  }
+
+  public boolean tryAcquire() {
+    while (true) {
+      int n = inFlight.get();
+      if (n >= limit()) {
+        return false;
+      }
+      if (inFlight.compareAndSet(n, n + 1)) {
+        return true;
+      }
+    }
+  }
+
+  /**
+   * Gives a slot back.
+   *
+   * @param startNanos when the attempt started
+   * @param rttNanos   its latency to first token (stream) or to its answer, or -1 for no sample
+   * @param dropped    it failed in a way that signals overload (timeout, 429, 5xx)
+   * @param heldNanos  how long the slot was held
+   */
+  public void release(long startNanos, long rttNanos, boolean dropped, long heldNanos) {
+    int before = inFlight.getAndDecrement();
+    if (rttNanos >= 0) {
+      limit.onSample(startNanos, Math.max(1, rttNanos), before, dropped);
+    }
+    if (heldNanos > 0) {
+      holdNanos = holdNanos * 0.9 + heldNanos * 0.1;
+    }
+    onFree.run();
+  }
+
+  public double meanHoldNanos() {
+    return holdNanos;
+  }
+}

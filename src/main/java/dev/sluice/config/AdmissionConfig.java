@@ -1,0 +1,40 @@
+package dev.sluice.config;
+
+import java.util.Map;
+
+/**
+ * How much work the gateway admits (DESIGN.md 5).
+ *
+ * @param maxInFlight        requests served at once by the whole gateway; beyond it {@code 503 overloaded}; default 10000
+ * @param queueSize          requests that may wait per model for a deployment's concurrency; beyond it
+ *                           {@code 503 queue_full}; default 1000
+ * @param shares             guaranteed shares of the queue's dispatches per priority (high, normal, low);
+ *                           default 0.6 / 0.3 / 0.1
+ * @param memoryHigh         heap use after GC (share of max) at which new work is refused; default 0.85
+ * @param memoryLow          heap use after GC below which new work is admitted again; default 0.75
+ * @param limit              the adaptive concurrency limit of each deployment
+ * @param openWithoutKeys    with no keys created, serve clients without a key — loopback only; default true
+ */
+public record AdmissionConfig(int maxInFlight, int queueSize, Map<String, Double> shares, double memoryHigh,
+    double memoryLow, Limit limit, boolean openWithoutKeys) {
+
+  public static final AdmissionConfig DEFAULTS = new AdmissionConfig(10_000, 1000,
+      Map.of("high", 0.6, "normal", 0.3, "low", 0.1), 0.85, 0.75, Limit.DEFAULTS, true);
+
+  public AdmissionConfig {
+    shares = Map.copyOf(shares);
+  }
+
+  /**
+   * A deployment's concurrency limit (Netflix concurrency-limits), fed by time to first token for
+   * streams and total time otherwise.
+   *
+   * @param algorithm {@code gradient} (default), {@code vegas}, {@code aimd} or {@code fixed}
+   * @param initial   starting limit; default 20
+   * @param min       floor; default 1
+   * @param max       ceiling; default 1000
+   */
+  public record Limit(String algorithm, int initial, int min, int max) {
+    public static final Limit DEFAULTS = new Limit("gradient", 20, 1, 1000);
+  }
+}

@@ -1,0 +1,43 @@
+package dev.sluice.routing;
+
+import java.util.function.LongSupplier;
+
+/**
+ * A latency estimate that reacts to a slow response at once and forgets it gradually: a new sample
+ * above the estimate replaces it (the peak); otherwise the estimate moves toward the sample with a
+ * weight that decays with the time since the last sample (time constant {@code tau}). Used by
+ * power-of-two-choices routing, multiplied by the attempts in flight.
+ */
+public final class PeakEwma {
+  private final long tauNanos;
+  private final LongSupplier clock;
+  private double estimate;
+  private long lastNanos;
+
+  public PeakEwma(long tauNanos, long initialNanos, LongSupplier clock) {
+    this.tauNanos = tauNanos;
+    this.clock = clock;
+    this.estimate = initialNanos;
+    this.lastNanos = clock.getAsLong();
+  }
+
+  public synchronized void record(long sampleNanos) {
+    long now = clock.getAsLong();
+    if (sampleNanos > estimate) {
+      estimate = sampleNanos;
+    } else {
+      double w = Math.exp(-(double) Math.max(0, now - lastNanos) / tauNanos);
+      estimate = estimate * w + sampleNanos * (1 - w);
+    }
+    lastNanos = now;
+  }
+
+  public synchronized double estimateNanos() {
+    return estimate;
+  }
+
+  /** The routing cost: expected latency scaled by the work already waiting on this deployment. */
+  public double cost(int inFlight) {
+    return estimateNanos() * (inFlight + 1);
+  }
+}

@@ -1,0 +1,436 @@
+package dev.sluice.server;
+
+import dev.sluice.config.Durations;
+import dev.sluice.errors.ApiError;
+import dev.sluice.errors.ErrorResponder;
+import dev.sluice.routing.Deployment;
+import dev.sluice.store.LogFilter;
+import dev.sluice.store.LogStats;
+import dev.sluice.store.RequestLogReader;
+import dev.sluice.telemetry.Outcome;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.StaticHandler;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The operator's HTTP surface: {@code /metrics} (Prometheus) and {@code /admin/*} (request log,
+ * stats, live state), behind {@link AdminAuth}. Everything that touches the database runs on a
+ * worker thread.
+ */
+final class AdminApi {
+  private static final Set<String> REQUEST_PARAMS = Set.of("since", "until", "model", "provider", "key", "outcome",
+      "limit", "cursor", "access_token");
+  private static final Set<String> OUTCOMES = outcomes();
+
+  private final Vertx vertx;
+  private final Services s;
+  private final AdminAuth auth;
+  private final Live live;
+
+  AdminApi(Vertx vertx, Services s, Live live) {
+    this.vertx = vertx;
+    this.s = s;
+    this.live = live;
+    this.auth = new AdminAuth(s.config().adminKey());
+  }
+
+  AdminAuth auth() {
+    return auth;
+  }
+
+  void mount(Router r) {
+    r.get("/metrics").handler(this::metrics);
+    r.route("/admin/*").handler(auth);
+    r.get("/admin/requests").handler(this::requests);
+    r.get("/admin/requests/export").handler(this::export);
+    r.get("/admin/stats").handler(this::stats);
+    r.get("/admin/status").handler(this::status);
+    r.post("/admin/*").handler(BodyHandler.create().setBodyLimit(64 * 1024));
+    r.post("/admin/keys").handler(this::createKey);
+    r.get("/admin/keys").handler(this::listKeys);
+    r.delete("/admin/keys/:id").handler(this::revokeKey);
+    r.post("/admin/keys/:id/revoke").handler(this::revokeKey);
+    r.get("/admin/alerts").handler(this::alerts);
+    r.post("/admin/alerts/:id/ack").handler(this::acknowledge);
+    r.get("/admin/live").handler(ctx -> ctx.request().toWebSocket()
+        .onSuccess(ws -> live.hub().add(ws))
+        .onFailure(t -> bad(ctx, null, "/admin/live is a WebSocket endpoint")));
+    r.get("/ui").handler(ctx -> {
+      if (ctx.request().path().equals("/ui")) {
+        ctx.redirect("/ui/");
+      } else {
+        ctx.next();
+      }
+    });
+    r.route("/ui/vendor/*").handler(StaticHandler.create("META-INF/resources/webjars").setCachingEnabled(true));
+    r.route("/ui/*").handler(StaticHandler.create("webroot/ui").setIndexPage("index.html").setCachingEnabled(false));
+  }
+
+  private boolean requireKeys(RoutingContext ctx) {
+    if (s.keys() == null) {
+      ErrorResponder.send(ctx.response(), new ApiError(503, "store_unavailable", "keys_disabled", null,
+          "keys need a store; this gateway runs with store.url: none"));
+      return false;
+    }
+    return true;
+  }
+
+  private void createKey(RoutingContext ctx) {
+    if (!requireKeys(ctx)) {
+      return;
+    }
+    {
+      KeyRequest kr;
+      try {
+        kr = KeyRequest.parse(ctx.body().buffer());
+      } catch (ApiError.Rejection r) {
+        ErrorResponder.send(ctx.response(), r.error());
+        return;
+      }
+      vertx.executeBlocking(() -> s.keys().create(kr.name(), kr.models(), kr.rpm(), kr.tpm(), kr.maxConcurrency(),
+          kr.priority(), kr.maxTokens()), false).onComplete(c -> {
+            if (c.failed()) {
+              String m = String.valueOf(c.cause().getMessage());
+              if (m.toLowerCase(java.util.Locale.ROOT).contains("unique")) {
+                ErrorResponder.send(ctx.response(), new ApiError(409, ApiError.INVALID_REQUEST, "key_name_taken",
+                    "name", "a live key named '" + kr.name() + "' exists; revoke it or choose another name"));
+              } else {
+                storeError(ctx, c.cause());
+              }
+              return;
+            }
+            json(ctx.response(), 201, KeyRequest.toJson(c.result().key()).put("key", c.result().secret()));
+          });
+    }
+  }
+
+  private void listKeys(RoutingContext ctx) {
+    if (!requireKeys(ctx)) {
+      return;
+    }
+    vertx.executeBlocking(() -> s.keys().list(), false).onComplete(ar -> {
+      if (ar.failed()) {
+        storeError(ctx, ar.cause());
+        return;
+      }
+      JsonArray data = new JsonArray();
+      ar.result().forEach(k -> data.add(KeyRequest.toJson(k)));
+      json(ctx.response(), 200, new JsonObject().put("object", "list").put("data", data));
+    });
+  }
+
+  private void revokeKey(RoutingContext ctx) {
+    if (!requireKeys(ctx)) {
+      return;
+    }
+    String id = ctx.pathParam("id");
+    vertx.executeBlocking(() -> s.keys().revoke(id), false).onComplete(ar -> {
+      if (ar.failed()) {
+        storeError(ctx, ar.cause());
+      } else if (ar.result().isEmpty()) {
+        ErrorResponder.send(ctx.response(), new ApiError(404, ApiError.INVALID_REQUEST, "not_found", "id",
+            "no live key with id or name '" + id + "'"));
+      } else {
+        json(ctx.response(), 200, KeyRequest.toJson(ar.result().get()));
+      }
+    });
+  }
+
+  private void alerts(RoutingContext ctx) {
+    var q = ctx.queryParams();
+    for (String p : q.names()) {
+      if (!Set.of("severity", "category", "acknowledged", "access_token").contains(p)) {
+        bad(ctx, p, "unknown filter '" + p + "'; expected severity, category or acknowledged");
+        return;
+      }
+    }
+    String sev = q.get("severity");
+    if (sev != null && !Set.of("info", "warning", "critical").contains(sev)) {
+      bad(ctx, "severity", "severity must be info, warning or critical");
+      return;
+    }
+    String ack = q.get("acknowledged");
+    if (ack != null && !ack.equals("true") && !ack.equals("false")) {
+      bad(ctx, "acknowledged", "acknowledged must be true or false");
+      return;
+    }
+    json(ctx.response(), 200, new JsonObject().put("object", "list")
+        .put("data", live.alerts().list(sev, q.get("category"), ack == null ? null : Boolean.valueOf(ack))));
+  }
+
+  private void acknowledge(RoutingContext ctx) {
+    long id;
+    try {
+      id = Long.parseLong(ctx.pathParam("id"));
+    } catch (NumberFormatException e) {
+      bad(ctx, "id", "alert id must be a number");
+      return;
+    }
+    if (!live.alerts().acknowledge(id)) {
+      ErrorResponder.send(ctx.response(), new ApiError(404, ApiError.INVALID_REQUEST, "not_found", "id",
+          "no alert " + id));
+      return;
+    }
+    json(ctx.response(), 200, new JsonObject().put("id", id).put("acknowledged", true));
+  }
+
+  private void metrics(RoutingContext ctx) {
+    vertx.executeBlocking(() -> s.observability().metrics().scrape(), false).onComplete(ar -> {
+      if (ar.succeeded()) {
+        ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8").end(ar.result());
+      } else {
+        ctx.fail(ar.cause());
+      }
+    });
+  }
+
+  private boolean requireStore(RoutingContext ctx) {
+    if (s.observability().reader() == null) {
+      ErrorResponder.send(ctx.response(), new ApiError(503, "store_unavailable", "request_log_disabled", null,
+          "the request log is not available on this gateway"));
+      return false;
+    }
+    return true;
+  }
+
+  private void requests(RoutingContext ctx) {
+    LogFilter f = filter(ctx, true);
+    if (f == null || !requireStore(ctx)) {
+      return;
+    }
+    RequestLogReader reader = s.observability().reader();
+    vertx.executeBlocking(() -> reader.page(f), false).onComplete(ar -> {
+      if (ar.failed()) {
+        storeError(ctx, ar.cause());
+        return;
+      }
+      RequestLogReader.Page page = ar.result();
+      json(ctx.response(), 200, new JsonObject()
+          .put("object", "list")
+          .put("data", new JsonArray(page.rows()))
+          .put("next_cursor", page.nextCursor())
+          .put("has_more", page.nextCursor() != null));
+    });
+  }
+
+  /** NDJSON of any size: rows are written as the database yields them, pausing while the client is slow. */
+  private void export(RoutingContext ctx) {
+    LogFilter f = filter(ctx, false);
+    if (f == null || !requireStore(ctx)) {
+      return;
+    }
+    HttpServerResponse resp = ctx.response();
+    resp.setChunked(true).putHeader(HttpHeaders.CONTENT_TYPE, "application/x-ndjson");
+    RequestLogReader reader = s.observability().reader();
+    vertx.executeBlocking(() -> {
+      Buffer[] chunk = {Buffer.buffer(64 * 1024)};
+      long n = reader.export(f, row -> {
+        if (resp.closed()) {
+          throw new ClientGone();
+        }
+        chunk[0].appendString(row.encode()).appendByte((byte) '\n');
+        if (chunk[0].length() >= 60 * 1024) {
+          send(resp, chunk[0]);
+          chunk[0] = Buffer.buffer(64 * 1024);
+        }
+      });
+      if (chunk[0].length() > 0) {
+        send(resp, chunk[0]);
+      }
+      return n;
+    }, false).onComplete(ar -> {
+      if (ar.succeeded() || ar.cause() instanceof ClientGone) {
+        if (!resp.closed() && !resp.ended()) {
+          resp.end();
+        }
+      } else if (!resp.closed()) {
+        resp.reset(); // the stream is under way: end it visibly broken rather than looking complete
+      }
+    });
+  }
+
+  /** Writes from the worker thread and waits while the client's queue is full. */
+  private static void send(HttpServerResponse resp, Buffer b) {
+    resp.write(b);
+    if (resp.writeQueueFull()) {
+      CompletableFuture<Void> drained = new CompletableFuture<>();
+      resp.drainHandler(v -> drained.complete(null));
+      resp.closeHandler(v -> drained.complete(null));
+      if (resp.writeQueueFull()) {
+        try {
+          drained.get(60, TimeUnit.SECONDS);
+        } catch (Exception e) {
+          throw new ClientGone();
+        }
+      }
+    }
+  }
+
+  private static final class ClientGone extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    ClientGone() {
+      super("client gone", null, false, false);
+    }
+  }
+
+  private void stats(RoutingContext ctx) {
+    String w = ctx.request().getParam("window", "15m");
+    long window = Durations.parseNanos(w);
+    for (String p : ctx.queryParams().names()) {
+      if (!p.equals("window") && !p.equals("access_token")) {
+        bad(ctx, p, "unknown parameter '" + p + "'; /admin/stats takes window");
+        return;
+      }
+    }
+    if (window < 0 || window > 31L * 24 * 3600 * 1_000_000_000L) {
+      bad(ctx, "window", "window must be a duration such as 15m, 1h or 7d... up to 31 days; found '" + w + "'");
+      return;
+    }
+    if (!requireStore(ctx)) {
+      return;
+    }
+    long now = System.currentTimeMillis();
+    long since = now - window / 1_000_000;
+    RequestLogReader reader = s.observability().reader();
+    vertx.executeBlocking(() -> LogStats.compute(reader, since, now + 1), false).onComplete(ar -> {
+      if (ar.failed()) {
+        storeError(ctx, ar.cause());
+      } else {
+        json(ctx.response(), 200, ar.result().put("window", w));
+      }
+    });
+  }
+
+  private void status(RoutingContext ctx) {
+    JsonArray deployments = new JsonArray();
+    for (Deployment d : s.registry().deployments()) {
+      deployments.add(new JsonObject()
+          .put("id", d.id())
+          .put("provider", d.provider().name())
+          .put("in_flight", d.inFlight())
+          .put("breaker", d.health().breakerState())
+          .put("resting", d.health().resting())
+          .put("first_byte_p95_ms", ms(d.health().latency(false).quantile(0.95)))
+          .put("first_token_p95_ms", ms(d.health().latency(true).quantile(0.95))));
+    }
+    json(ctx.response(), 200, new JsonObject()
+        .put("version", s.version())
+        .put("ledger", s.ledger().toJson())
+        .put("request_log", logStatus())
+        .put("deployments", deployments));
+  }
+
+  JsonObject logStatus() {
+    var log = s.observability().log();
+    if (log == null) {
+      return new JsonObject().put("enabled", false);
+    }
+    return new JsonObject()
+        .put("enabled", true)
+        .put("store", s.observability().database().description())
+        .put("degraded", log.degraded())
+        .put("last_error", log.lastError())
+        .put("written", log.written())
+        .put("dropped", log.dropped())
+        .put("pending", log.pending())
+        .put("buffer", log.capacity());
+  }
+
+  private static Double ms(long nanos) {
+    return nanos < 0 ? null : nanos / 1e6;
+  }
+
+  private LogFilter filter(RoutingContext ctx, boolean paged) {
+    var q = ctx.queryParams();
+    for (String p : q.names()) {
+      if (!REQUEST_PARAMS.contains(p) || (!paged && (p.equals("cursor") || p.equals("limit")))) {
+        bad(ctx, p, "unknown filter '" + p + "'; expected some of since, until, model, provider, key, outcome"
+            + (paged ? ", limit, cursor" : ""));
+        return null;
+      }
+    }
+    long since = time(ctx, "since");
+    long until = time(ctx, "until");
+    if (since == Long.MIN_VALUE || until == Long.MIN_VALUE) {
+      return null;
+    }
+    String outcome = q.get("outcome");
+    if (outcome != null && !OUTCOMES.contains(outcome)) {
+      bad(ctx, "outcome", "unknown outcome '" + outcome + "'; expected one of " + OUTCOMES);
+      return null;
+    }
+    int limit = 100;
+    if (q.get("limit") != null) {
+      try {
+        limit = Integer.parseInt(q.get("limit"));
+      } catch (NumberFormatException e) {
+        limit = -1;
+      }
+      if (limit < 1 || limit > 1000) {
+        bad(ctx, "limit", "limit must be a whole number from 1 to 1000");
+        return null;
+      }
+    }
+    long before = -1;
+    if (q.get("cursor") != null) {
+      before = LogFilter.decodeCursor(q.get("cursor"));
+      if (before < 0) {
+        bad(ctx, "cursor", "cursor is not one this gateway gave out");
+        return null;
+      }
+    }
+    return new LogFilter(since, until, q.get("model"), q.get("provider"), q.get("key"), outcome, before, limit);
+  }
+
+  /** Epoch milliseconds or ISO-8601; -1 when absent; Long.MIN_VALUE after answering 400. */
+  private long time(RoutingContext ctx, String name) {
+    String v = ctx.request().getParam(name);
+    if (v == null) {
+      return -1;
+    }
+    try {
+      return Long.parseLong(v);
+    } catch (NumberFormatException e) {
+      try {
+        return Instant.parse(v).toEpochMilli();
+      } catch (DateTimeParseException e2) {
+        bad(ctx, name, name + " must be epoch milliseconds or an ISO-8601 instant such as 2026-11-23T18:00:00Z");
+        return Long.MIN_VALUE;
+      }
+    }
+  }
+
+  private static void bad(RoutingContext ctx, String param, String message) {
+    ErrorResponder.send(ctx.response(), ApiError.invalid("invalid_parameter", param, message));
+  }
+
+  private static void storeError(RoutingContext ctx, Throwable t) {
+    ErrorResponder.send(ctx.response(), new ApiError(503, "store_unavailable", "store_error", null,
+        "the request log could not be read: " + t.getMessage()));
+  }
+
+  private static void json(HttpServerResponse resp, int status, JsonObject body) {
+    resp.setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end(body.encode());
+  }
+
+  private static Set<String> outcomes() {
+    java.util.Set<String> s = new java.util.LinkedHashSet<>();
+    for (Outcome o : Outcome.values()) {
+      s.add(o.label());
+    }
+    return Set.copyOf(s);
+  }
+}

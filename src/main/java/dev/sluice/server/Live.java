@@ -1,0 +1,95 @@
+package dev.sluice.server;
+
+import dev.sluice.routing.Deployment;
+import dev.sluice.telemetry.Alerts;
+import dev.sluice.telemetry.Auditor;
+import dev.sluice.telemetry.LiveStats;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+
+/**
+ * Drives the live view: once a second closes the {@link LiveStats} interval, runs the
+ * {@link Auditor}'s rules, and sends the snapshot to every open dashboard.
+ */
+final class Live {
+  private final Vertx vertx;
+  private final Services s;
+  private final LiveStats stats;
+  private final Alerts alerts;
+  private final Auditor auditor;
+  private final LiveHub hub;
+  private long tickTimer = -1;
+  private long pingTimer = -1;
+
+  Live(Vertx vertx, Services s, LiveStats stats, Alerts alerts, Auditor auditor) {
+    this.vertx = vertx;
+    this.s = s;
+    this.stats = stats;
+    this.alerts = alerts;
+    this.auditor = auditor;
+    this.hub = new LiveHub(this::hello);
+    alerts.onChange(a -> hub.broadcast(new JsonObject().put("type", "alert").put("alert", a)));
+  }
+
+  LiveHub hub() {
+    return hub;
+  }
+
+  Auditor auditor() {
+    return auditor;
+  }
+
+  Alerts alerts() {
+    return alerts;
+  }
+
+  void start() {
+    tickTimer = vertx.setPeriodic(1000, id -> tick());
+    pingTimer = vertx.setPeriodic(10_000, id -> hub.ping());
+  }
+
+  void stop() {
+    vertx.cancelTimer(tickTimer);
+    vertx.cancelTimer(pingTimer);
+    hub.closeAll();
+  }
+
+  private void tick() {
+    long now = System.currentTimeMillis();
+    JsonObject snap = stats.tick(now, gauges());
+    auditor.evaluate(stats.window(60), now);
+    var log = s.observability().log();
+    if (log != null) {
+      auditor.condition("store:request_log", log.degraded(), Alerts.Severity.WARNING, "store", "request log",
+          "the request log cannot be written (" + log.lastError() + "); records are being dropped", now);
+    }
+    hub.broadcast(snap);
+  }
+
+  private JsonObject gauges() {
+    JsonArray deployments = new JsonArray();
+    for (Deployment d : s.registry().deployments()) {
+      deployments.add(new JsonObject()
+          .put("id", d.id())
+          .put("provider", d.provider().name())
+          .put("in_flight", d.inFlight())
+          .put("breaker", d.health().breakerState())
+          .put("resting", d.health().resting()));
+    }
+    var log = s.observability().log();
+    return new JsonObject()
+        .put("in_flight", s.ledger().requestsInFlight())
+        .put("deployments", deployments)
+        .put("request_log", log == null ? "disabled" : log.degraded() ? "degraded" : "ok");
+  }
+
+  private JsonObject hello() {
+    return new JsonObject()
+        .put("type", "hello")
+        .put("version", s.version())
+        .put("history", stats.history())
+        .put("alerts", alerts.list(null, null, null))
+        .put("gauges", gauges());
+  }
+}

@@ -1,0 +1,109 @@
+package dev.sluice.store;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import dev.sluice.config.StoreConfig;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The gateway's database: one SQLite file by default, PostgreSQL when configured; the same schema
+ * on both, created and upgraded by Flyway migrations. Every call on it blocks, so it is only used
+ * from worker threads, never from an event loop.
+ */
+public final class Database implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Database.class);
+
+  private final HikariDataSource pool;
+  private final boolean postgres;
+  private final String description;
+
+  private Database(HikariDataSource pool, boolean postgres, String description) {
+    this.pool = pool;
+    this.postgres = postgres;
+    this.description = description;
+  }
+
+  public static Database open(StoreConfig config, Path dataDir) {
+    HikariConfig h = new HikariConfig();
+    String description;
+    boolean pg = config.postgres();
+    if (pg) {
+      String url = config.url();
+      String user = config.user();
+      String password = config.password().isEmpty() ? null : config.password().reveal();
+      if (!url.startsWith("jdbc:")) {
+        URI u = URI.create(url.replaceFirst("^postgres(ql)?:", "postgresql:"));
+        if (u.getUserInfo() != null) {
+          String[] up = u.getUserInfo().split(":", 2);
+          user = user == null ? up[0] : user;
+          password = password == null && up.length > 1 ? up[1] : password;
+        }
+        url = "jdbc:postgresql://" + u.getHost() + (u.getPort() > 0 ? ":" + u.getPort() : "") + u.getRawPath()
+            + (u.getRawQuery() == null ? "" : "?" + u.getRawQuery());
+      }
+      h.setJdbcUrl(url);
+      if (user != null) {
+        h.setUsername(user);
+      }
+      if (password != null) {
+        h.setPassword(password);
+      }
+      h.setMaximumPoolSize(4);
+      description = url.replaceAll("password=[^&]*", "password=***");
+    } else {
+      Path file = config.url().startsWith("sqlite:") ? Path.of(config.url().substring(7)) : dataDir.resolve("sluice.db");
+      try {
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) {
+          Files.createDirectories(parent);
+        }
+      } catch (java.io.IOException e) {
+        throw new IllegalStateException("cannot create the directory of " + file + ": " + e.getMessage(), e);
+      }
+      // WAL lets readers (queries, exports) run while the log writer writes
+      h.setJdbcUrl("jdbc:sqlite:" + file.toAbsolutePath()
+          + "?journal_mode=WAL&synchronous=NORMAL&busy_timeout=5000&foreign_keys=true");
+      h.setMaximumPoolSize(4);
+      description = "sqlite:" + file.toAbsolutePath();
+    }
+    h.setPoolName("sluice-store");
+    h.setConnectionTimeout(5_000);
+    h.setInitializationFailTimeout(10_000);
+    HikariDataSource ds = new HikariDataSource(h);
+    try {
+      Flyway.configure()
+          .dataSource(ds)
+          .locations("classpath:db/migration/" + (pg ? "postgresql" : "sqlite"))
+          .load()
+          .migrate();
+    } catch (RuntimeException e) {
+      ds.close();
+      throw e;
+    }
+    LOG.info("store: {}", description);
+    return new Database(ds, pg, description);
+  }
+
+  public DataSource dataSource() {
+    return pool;
+  }
+
+  public boolean postgres() {
+    return postgres;
+  }
+
+  public String description() {
+    return description;
+  }
+
+  @Override
+  public void close() {
+    pool.close();
+  }
+}

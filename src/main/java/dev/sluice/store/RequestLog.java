@@ -1,0 +1,245 @@
+package dev.sluice.store;
+
+import dev.sluice.config.StoreConfig;
+import dev.sluice.telemetry.Recorder;
+import dev.sluice.telemetry.RequestRecord;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Writes one row per request, in batches, from its own thread. The request path only offers a
+ * record to a bounded queue: when the store is slow or down and the queue is full, records are
+ * dropped and counted rather than blocking a request or growing memory. Old rows are pruned in the
+ * background after the retention period.
+ */
+public final class RequestLog implements Recorder, AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(RequestLog.class);
+  private static final String INSERT = "INSERT INTO request_log (request_id, ts, key_id, endpoint, model, provider,"
+      + " deployment, status, outcome, error_type, error_message, latency_ms, first_token_ms, attempts, route, hedged,"
+      + " stream, cache, prompt_tokens, completion_tokens, deadline_ms, priority, overhead_ms)"
+      + " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+  private static final long PRUNE_EVERY_MS = 60_000;
+  private static final int PRUNE_CHUNK = 10_000;
+
+  private final Database db;
+  private final StoreConfig config;
+  private final LongSupplier wallMillis;
+  private final ArrayBlockingQueue<RequestRecord> queue;
+  private final AtomicLong written = new AtomicLong();
+  private final AtomicLong dropped = new AtomicLong();
+  private final AtomicLong pruned = new AtomicLong();
+  private final Thread writer;
+  private volatile boolean running = true;
+  private volatile boolean degraded;
+  private volatile boolean writing;
+  private volatile String lastError;
+  private long lastPruneMs;
+
+  public RequestLog(Database db, StoreConfig config, LongSupplier wallMillis) {
+    this.db = db;
+    this.config = config;
+    this.wallMillis = wallMillis;
+    this.queue = new ArrayBlockingQueue<>(config.buffer());
+    this.writer = new Thread(this::run, "sluice-request-log");
+    this.writer.setDaemon(true);
+    this.writer.start();
+  }
+
+  @Override
+  public void record(RequestRecord r) {
+    if (!queue.offer(r)) {
+      dropped.incrementAndGet();
+    }
+  }
+
+  public long written() {
+    return written.get();
+  }
+
+  public long dropped() {
+    return dropped.get();
+  }
+
+  public long pruned() {
+    return pruned.get();
+  }
+
+  public int pending() {
+    return queue.size();
+  }
+
+  public int capacity() {
+    return config.buffer();
+  }
+
+  /** The last write failed (the store is down, full or locked); cleared by the next good write. */
+  public boolean degraded() {
+    return degraded;
+  }
+
+  public String lastError() {
+    return lastError;
+  }
+
+  private void run() {
+    List<RequestRecord> batch = new ArrayList<>(config.batchSize());
+    long backoffMs = 100;
+    while (running || !queue.isEmpty()) {
+      try {
+        RequestRecord first = queue.poll(200, TimeUnit.MILLISECONDS);
+        if (first != null) {
+          writing = true;
+          batch.add(first);
+          queue.drainTo(batch, config.batchSize() - 1);
+          try {
+            insert(batch);
+            written.addAndGet(batch.size());
+            degraded = false;
+            backoffMs = 100;
+          } catch (SQLException | RuntimeException e) {
+            dropped.addAndGet(batch.size());
+            if (!degraded) {
+              LOG.warn("request log: write failed, records are being dropped: {}", e.getMessage());
+            }
+            degraded = true;
+            lastError = e.getMessage();
+            if (running) {
+              Thread.sleep(backoffMs);
+              backoffMs = Math.min(5_000, backoffMs * 2);
+            }
+          }
+          batch.clear();
+          writing = false;
+        }
+        maybePrune();
+      } catch (InterruptedException e) {
+        writing = false;
+      }
+    }
+  }
+
+  private void insert(List<RequestRecord> batch) throws SQLException {
+    try (Connection c = db.dataSource().getConnection()) {
+      c.setAutoCommit(false);
+      try (PreparedStatement ps = c.prepareStatement(INSERT)) {
+        for (RequestRecord r : batch) {
+          int i = 1;
+          ps.setString(i++, r.id());
+          ps.setLong(i++, r.startEpochMillis());
+          ps.setString(i++, r.keyId());
+          ps.setString(i++, r.endpoint());
+          ps.setString(i++, r.model());
+          ps.setString(i++, r.provider());
+          ps.setString(i++, r.deployment());
+          ps.setInt(i++, r.status());
+          ps.setString(i++, r.outcome().label());
+          ps.setString(i++, r.errorType());
+          ps.setString(i++, r.errorMessage() == null ? null : truncate(r.errorMessage(), 1000));
+          ps.setDouble(i++, r.latencyMs());
+          setDouble(ps, i++, r.firstTokenMs());
+          ps.setInt(i++, r.attempts());
+          ps.setString(i++, r.route());
+          ps.setBoolean(i++, r.hedged());
+          ps.setBoolean(i++, r.stream());
+          ps.setString(i++, r.cache());
+          setInt(ps, i++, r.promptTokens());
+          setInt(ps, i++, r.completionTokens());
+          setDouble(ps, i++, r.deadlineMs());
+          ps.setString(i++, r.priority());
+          setDouble(ps, i, r.overheadMs());
+          ps.addBatch();
+        }
+        ps.executeBatch();
+        c.commit();
+      } catch (SQLException e) {
+        c.rollback();
+        throw e;
+      }
+    }
+  }
+
+  private void maybePrune() {
+    long now = wallMillis.getAsLong();
+    if (now - lastPruneMs < PRUNE_EVERY_MS) {
+      return;
+    }
+    lastPruneMs = now;
+    pruneOlderThan(now - config.retention().toMillis());
+  }
+
+  /** Deletes rows older than {@code cutoffMillis} in chunks, so writers are never locked out for long. */
+  public long pruneOlderThan(long cutoffMillis) {
+    long total = 0;
+    String sql = "DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE ts < ? LIMIT "
+        + PRUNE_CHUNK + ")";
+    try (Connection c = db.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+      int n;
+      do {
+        ps.setLong(1, cutoffMillis);
+        n = ps.executeUpdate();
+        total += n;
+      } while (n == PRUNE_CHUNK);
+    } catch (SQLException e) {
+      LOG.warn("request log: pruning failed: {}", e.getMessage());
+    }
+    pruned.addAndGet(total);
+    return total;
+  }
+
+  /** Waits until everything offered so far has been written or dropped (for tests and shutdown). */
+  public boolean flush(long timeoutMillis) {
+    long end = System.nanoTime() + timeoutMillis * 1_000_000;
+    while (!queue.isEmpty() || writing) {
+      if (System.nanoTime() > end) {
+        return false;
+      }
+      try {
+        Thread.sleep(5);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+    return true;
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    try {
+      writer.join(10_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static void setDouble(PreparedStatement ps, int i, double v) throws SQLException {
+    if (v < 0) {
+      ps.setNull(i, Types.DOUBLE);
+    } else {
+      ps.setDouble(i, v);
+    }
+  }
+
+  private static void setInt(PreparedStatement ps, int i, int v) throws SQLException {
+    if (v < 0) {
+      ps.setNull(i, Types.INTEGER);
+    } else {
+      ps.setInt(i, v);
+    }
+  }
+
+  private static String truncate(String s, int max) {
+    return s.length() <= max ? s : s.substring(0, max);
+  }
+}
