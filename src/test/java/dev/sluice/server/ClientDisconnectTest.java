@@ -246,7 +246,7 @@ class ClientDisconnectTest {
   void aConnectionThatCompletesAfterTheClientLeftIsGivenUpQuietly() throws Exception {
     // a provider whose accept queue is full: the gateway's connect waits for a SYN retransmit
     try (ServerSocket provider = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-        LogCapture logs = LogCapture.of("io.vertx")) {
+        LogCapture logs = LogCapture.of("io.vertx.core.http")) {
       List<Socket> fillers = fillAcceptQueue(provider);
       String yaml = """
           server: { port: 0, event_loops: 1 }

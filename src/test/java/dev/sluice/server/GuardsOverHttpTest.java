@@ -29,11 +29,13 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * Every guard and the deadline over real sockets, against the simulator. The machine is shared and
  * noisy: these tests check which guard fired and generous bounds (never early, never hanging);
- * exact timing is {@code AttemptGuardsTest}'s job.
+ * exact timing is {@code AttemptGuardsTest}'s job. One attempt per request, so that each guard is
+ * seen on its own; {@link #retriesStayWithinTheDeadline} covers the default retry policy.
  */
 class GuardsOverHttpTest {
   static final String CONFIG = """
       server: { port: 0, event_loops: 1 }
+      resilience: { retry: { max_attempts: 1 } }
       providers:
         sim:
           type: sim
@@ -181,6 +183,7 @@ class GuardsOverHttpTest {
     String config(String connect) {
       return """
           server: { port: 0, event_loops: 1 }
+          resilience: { retry: { max_attempts: 1 } }
           providers:
             hole:
               type: openai
@@ -248,6 +251,7 @@ class GuardsOverHttpTest {
   void aPoolSlotHeldByAHangingAttemptIsGivenBackWhenItsGuardFires() throws Exception {
     String yaml = """
         server: { port: 0, event_loops: 1 }
+        resilience: { retry: { max_attempts: 1 } }
         providers:
           sim:
             type: sim
@@ -447,6 +451,7 @@ class GuardsOverHttpTest {
   void withoutSkipTheTierDeadlineBinds() {
     String yaml = """
         server: { port: 0, event_loops: 1 }
+        resilience: { retry: { max_attempts: 1 } }
         deadline: { tiers: { inference: 500ms } }
         providers:
           sim: { type: sim, seed: 7 }
@@ -467,6 +472,7 @@ class GuardsOverHttpTest {
   void skipModeLiftsTierAndCapButAClientBudgetStillBinds() {
     String yaml = """
         server: { port: 0, event_loops: 1 }
+        resilience: { retry: { max_attempts: 1 } }
         deadline: { skip: true, cap: 1s, tiers: { info: 500ms, inference: 500ms, inference_stream: 500ms, files: 1s, workflows: 1s } }
         providers:
           sim:
@@ -494,6 +500,36 @@ class GuardsOverHttpTest {
       // the guards still hold in skip mode
       Timed guarded = post(g, "demo", "\"sim\":{\"hang_before_headers\":1}");
       assertThat(guarded.error().getString("type")).isEqualTo("first_byte_timeout");
+      g.awaitAtRest();
+    }
+  }
+
+  @Test
+  void retriesStayWithinTheDeadline() {
+    // the default policy retries a first-byte timeout; the client's 2.5 s bound every attempt together
+    String yaml = """
+        server: { port: 0, event_loops: 1 }
+        providers:
+          sim:
+            type: sim
+            seed: 7
+            timeouts: { connect: 500ms, first_byte: 1s, first_token: 1s, idle: 1s, total: 2s, stream_total: 2s }
+        models:
+          demo: { deployments: [{ id: sim-a, provider: sim, model: sim-fast }] }
+        """;
+    try (TestGateway g = TestGateway.start(yaml)) {
+      long seen = g.sim().stats().requests();
+      Timed t = post(g, "demo", "\"sim\":{\"hang_before_headers\":1}", "X-Request-Timeout", "2500ms");
+      assertThat(t.status()).as(t.body()).isEqualTo(504);
+      assertThat(t.error().getString("type")).isIn("first_byte_timeout", "deadline_exceeded");
+      // "3 (sim-a:first_byte_timeout, sim-a:first_byte_timeout, sim-a:cancelled)"
+      int attempts = Integer.parseInt(t.header("x-sluice-attempts").split(" ")[0]);
+      assertThat(attempts).as(t.header("x-sluice-attempts")).isGreaterThanOrEqualTo(2);
+      assertThat(g.sim().stats().requests() - seen).isEqualTo(attempts);
+      assertThat(t.millis()).as("never past the client's budget, however many attempts")
+          .isGreaterThanOrEqualTo(2000).isLessThan(2500 + 1500);
+      RequestRecord rec = SseEvents.record(g.gateway(), t.requestId());
+      assertThat(rec.attempts()).isGreaterThanOrEqualTo(2);
       g.awaitAtRest();
     }
   }

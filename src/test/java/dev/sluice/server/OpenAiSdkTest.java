@@ -37,6 +37,7 @@ import org.junit.jupiter.api.Test;
 class OpenAiSdkTest {
   static final String CONFIG = """
       server: { port: 0, event_loops: 1 }
+      resilience: { retry: { max_attempts: 1 } }
       providers:
         sim:
           type: sim
