@@ -233,6 +233,20 @@ class ClientDisconnectTest {
   }
 
   @Test
+  void aClientThatLeavesWhileTheGatewayWaitsOutARetryAfterIsReleased() throws IOException {
+    // the first attempt gets a 429 with Retry-After: 5; the retry waits for it; the client does not
+    SimSnapshot before = SimSnapshot.now();
+    RawClient c = new RawClient().post(TestGateway.chat("\"sim\":{\"rate_limit_rate\":1,\"retry_after\":5}"));
+    await().atMost(Duration.ofSeconds(10)).until(() -> gw.sim().stats().status(429) > 0
+        && gw.ledger().requestsInFlight() == 1 && gw.ledger().attemptsInFlight() == 0);
+    c.close();
+    gw.awaitAtRest();
+    RequestRecord rec = SseEvents.record(gw.gateway(), c.id);
+    assertThat(rec.outcome()).isEqualTo(Outcome.CLIENT_CLOSED);
+    assertThat(gw.sim().stats().requests()).as("the retry never started").isEqualTo(before.requests() + 1);
+  }
+
+  @Test
   void aClientThatReadsToTheEndIsNotClientClosed() throws IOException {
     try (RawClient c = new RawClient().post(TestGateway.chat("\"stream\":true,\"sim\":{\"output_tokens\":5}"))) {
       String all = c.readToEnd();

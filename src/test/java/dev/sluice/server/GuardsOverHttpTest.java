@@ -534,6 +534,46 @@ class GuardsOverHttpTest {
     }
   }
 
+  @ParameterizedTest(name = "stream={0}")
+  @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+  void theLosingHedgeIsCancelledAndReleased(boolean stream, @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws IOException {
+    java.nio.file.Path profile = dir.resolve("sim.yaml");
+    java.nio.file.Files.writeString(profile, """
+        seed: 1
+        defaults: { first_token: 10ms, tokens_per_second: 1000, output_tokens: 8 }
+        models:
+          slow: { first_token: 8s }
+          fast: { first_token: 10ms }
+        """);
+    String yaml = """
+        server: { port: 0, event_loops: 1 }
+        resilience: { hedge: { enabled: true, delay: 200ms } }
+        providers:
+          sim: { type: sim, profile: %s }
+        models:
+          demo:
+            deployments:
+              - { id: slow, provider: sim, model: slow, weight: 1000000 }
+              - { id: fast, provider: sim, model: fast, weight: 1 }
+        """.formatted(profile);
+    try (TestGateway g = TestGateway.start(yaml)) {
+      long aborted = g.sim().stats().abortedByCaller();
+      Timed t = post(g, "demo", stream ? "\"stream\":true" : null);
+      assertThat(t.status()).as(t.body()).isEqualTo(200);
+      assertThat(t.header("x-sluice-deployment")).isEqualTo("fast");
+      assertThat(t.header("x-sluice-attempts")).startsWith("2");
+      assertThat(t.millis()).as("the hedge answered, not the slow attempt").isGreaterThanOrEqualTo(200).isLessThan(8000);
+      if (stream) {
+        assertThat(SseEvents.last(t.body())).isEqualTo("[DONE]");
+      }
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).untilAsserted(() ->
+          assertThat(g.sim().stats().abortedByCaller()).as("the slow attempt was given up upstream").isEqualTo(aborted + 1));
+      assertThat(SseEvents.record(g.gateway(), t.requestId()).outcome()).isEqualTo(Outcome.SUCCESS);
+      g.awaitAtRest();
+    }
+  }
+
   // ------------------------------------------------------------------ provider errors pass through
 
   @Test
