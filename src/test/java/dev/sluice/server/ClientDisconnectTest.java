@@ -76,7 +76,11 @@ class ClientDisconnectTest {
     final ByteArrayOutputStream seen = new ByteArrayOutputStream();
 
     RawClient() throws IOException {
-      socket = new Socket(InetAddress.getLoopbackAddress(), gw.gateway().port());
+      this(gw);
+    }
+
+    RawClient(TestGateway g) throws IOException {
+      socket = new Socket(InetAddress.getLoopbackAddress(), g.gateway().port());
       socket.setSoTimeout(20_000);
       in = socket.getInputStream();
       out = socket.getOutputStream();
@@ -244,6 +248,61 @@ class ClientDisconnectTest {
     RequestRecord rec = SseEvents.record(gw.gateway(), c.id);
     assertThat(rec.outcome()).isEqualTo(Outcome.CLIENT_CLOSED);
     assertThat(gw.sim().stats().requests()).as("the retry never started").isEqualTo(before.requests() + 1);
+  }
+
+  /**
+   * Fills the deployment's concurrency limit with requests the provider never answers, until one more
+   * has to wait in the model's queue; returns them all, the queued one last.
+   */
+  static List<RawClient> fillToTheQueue(TestGateway g) throws IOException {
+    List<RawClient> holders = new ArrayList<>();
+    for (int i = 0; i < 1000; i++) {
+      RawClient c = new RawClient(g).post(TestGateway.chat("\"sim\":{\"hang_before_headers\":1}"));
+      holders.add(c);
+      int n = holders.size();
+      await().atMost(Duration.ofSeconds(10)).until(() -> g.ledger().attemptsInFlight() == n || g.ledger().queued() == 1);
+      if (g.ledger().queued() == 1) {
+        return holders;
+      }
+    }
+    throw new IllegalStateException("no request was ever queued");
+  }
+
+  static final String QUEUE_CONFIG = """
+      server: { port: 0, event_loops: 1 }
+      resilience: { retry: { max_attempts: 1 } }
+      providers:
+        sim:
+          type: sim
+          seed: 5
+          timeouts: { connect: 1s, first_byte: 20s, first_token: 20s, idle: 20s, total: 25s, stream_total: 25s }
+      models:
+        demo: { deployments: [{ id: sim-a, provider: sim, model: sim-fast }] }
+      """;
+
+  @Test
+  void aClientThatLeavesWhileQueuedIsTakenOffTheQueue() throws Exception {
+    try (TestGateway g = TestGateway.start(QUEUE_CONFIG)) {
+      List<RawClient> holders = fillToTheQueue(g);
+      RawClient waiting = holders.remove(holders.size() - 1);
+      long reached = g.sim().stats().requests();
+      waiting.close();
+      await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+        assertThat(g.ledger().queued()).isZero();
+        assertThat(g.ledger().requestsInFlight()).as("only the holders are left").isEqualTo(holders.size());
+      });
+      RequestRecord rec = SseEvents.record(g.gateway(), waiting.id);
+      assertThat(rec.outcome()).isEqualTo(Outcome.CLIENT_CLOSED);
+      assertThat(rec.attempts()).as("it never reached a provider").isZero();
+      for (RawClient h : holders) {
+        h.close();
+      }
+      g.awaitAtRest();
+      assertThat(g.sim().stats().requests()).isEqualTo(reached);
+      // every slot is free again: nothing was lost to the clients that left
+      assertThat(g.post("/v1/chat/completions", TestGateway.chat(null)).statusCode()).isEqualTo(200);
+      g.awaitAtRest();
+    }
   }
 
   @Test

@@ -505,6 +505,27 @@ class GuardsOverHttpTest {
   }
 
   @Test
+  void aRequestWhoseDeadlinePassesWhileQueuedEndsInDeadlineExceeded() throws Exception {
+    try (TestGateway g = TestGateway.start(ClientDisconnectTest.QUEUE_CONFIG)) {
+      List<ClientDisconnectTest.RawClient> holders = ClientDisconnectTest.fillToTheQueue(g);
+      holders.remove(holders.size() - 1).close(); // the deployment is now exactly full
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+          .until(() -> g.ledger().queued() == 0);
+      long reached = g.sim().stats().requests();
+      Timed queued = post(g, "demo", null, "X-Request-Timeout", "500ms");
+      assertThat(queued.status()).as(queued.body()).isEqualTo(504);
+      assertThat(queued.error().getString("type")).isEqualTo("deadline_exceeded");
+      assertThat(queued.millis()).isGreaterThanOrEqualTo(500).isLessThan(5000);
+      assertThat(g.ledger().queued()).isZero();
+      assertThat(g.sim().stats().requests()).as("the queued request never reached the provider").isEqualTo(reached);
+      for (ClientDisconnectTest.RawClient h : holders) {
+        h.close();
+      }
+      g.awaitAtRest();
+    }
+  }
+
+  @Test
   void retriesStayWithinTheDeadline() {
     // the default policy retries a first-byte timeout; the client's 2.5 s bound every attempt together
     String yaml = """
