@@ -51,6 +51,8 @@ public final class Attempt implements AttemptGuards.Listener {
 
   private enum State { CONNECTING, WAITING, RECEIVING, COMMITTED, DONE }
 
+  private static final io.vertx.core.Handler<Throwable> IGNORE = t -> { };
+
   private final Owner owner;
   private final Deployment deployment;
   private final HttpClient client;
@@ -59,6 +61,7 @@ public final class Attempt implements AttemptGuards.Listener {
   private final AttemptGuards guards;
   private final Ledger ledger;
   private final LongSupplier clock;
+  private final Deadline deadline;
   private final int number;
   private final boolean permit;
   private final Timeouts timeouts;
@@ -87,6 +90,7 @@ public final class Attempt implements AttemptGuards.Listener {
     this.stream = stream;
     this.ledger = ledger;
     this.clock = deadline.clock();
+    this.deadline = deadline;
     this.number = number;
     this.permit = permit;
     this.timeouts = timeouts;
@@ -105,6 +109,11 @@ public final class Attempt implements AttemptGuards.Listener {
   }
 
   private void onConnected(AsyncResult<HttpClientRequest> ar) {
+    if (ar.succeeded()) {
+      // failures arrive through send()'s future; without a handler Vert.x logs every reset of an
+      // unsent request (a client that left, a guard that fired while connecting) as an ERROR
+      ar.result().exceptionHandler(IGNORE);
+    }
     if (state == State.DONE) {
       if (ar.succeeded()) {
         ar.result().reset(); // connected too late: give the connection up
@@ -112,8 +121,11 @@ public final class Attempt implements AttemptGuards.Listener {
       return;
     }
     if (ar.failed()) {
+      // Vert.x's backstop timeout: when the request's deadline has passed, that is the cause
       fail(ar.cause() instanceof java.util.concurrent.TimeoutException
-          ? Failure.timeout(Guard.CONNECT, timeouts.connect().toNanos())
+          ? deadline.expired()
+              ? Failure.timeout(Guard.DEADLINE, deadline.budgetNanos())
+              : Failure.timeout(Guard.CONNECT, timeouts.connect().toNanos())
           : Failure.connect(ar.cause()));
       return;
     }

@@ -228,7 +228,9 @@ public final class Execution implements Attempt.Owner {
     Buffer upstreamBody = BodyRewriter.forUpstream(body, bytes, env, d.upstreamModel());
     long remaining = deadline.remainingNanos();
     Timeouts t = AdaptiveGuard.apply(d.timeouts(), d.health().latency(env.stream()), env.stream(), policy.adaptive());
-    long connectMs = Math.max(1, Math.min(t.connect().toNanos(), remaining) / 1_000_000);
+    // Vert.x's own connect timeout is only a backstop, set just behind the gateway's timers (the
+    // connect guard, the deadline): those were armed first, so they fire first and name the cause
+    long connectMs = (Math.min(t.connect().toNanos(), remaining) + 999_999) / 1_000_000 + 1;
     UpstreamRequest r = ctx.adapters().get(d.provider().name())
         .request(env.endpoint(), env.stream(), upstreamBody, remaining, connectMs, requestId);
     Attempt a = new Attempt(this, d, ctx.clients().client(d.provider().name()), r, deadline, env.stream(), t,
@@ -387,6 +389,10 @@ public final class Execution implements Attempt.Owner {
     recordHealth(a, f);
     hop(a, label(f));
     if (ended) {
+      return;
+    }
+    if (f.kind() == Failure.Kind.TIMEOUT && f.guard() == Guard.DEADLINE) {
+      deadlineFired(); // Vert.x's connect backstop won a race with the deadline timer
       return;
     }
     if (!active.isEmpty()) {

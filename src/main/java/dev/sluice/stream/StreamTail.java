@@ -7,34 +7,84 @@ import java.nio.charset.StandardCharsets;
  * Remembers the last bytes of a relayed stream so that its end can be judged without parsing
  * every chunk: a clean finish ends with {@code data: [DONE]}; anything else is a truncation,
  * unless the provider's own last event was an error (then it is relayed, not doubled).
+ *
+ * <p>The window is parsed only when the stream ends, into events (separated by blank lines) and
+ * their {@code data:} lines: a {@code data:} inside a JSON string is not an event, and comments or
+ * keep-alives after the last event do not hide it. An event longer than the window has no visible
+ * start and counts as neither {@code [DONE]} nor an error.
  */
 public final class StreamTail {
-  private static final int KEEP = 1024;
-  private final byte[] tail = new byte[KEEP];
-  private int filled;
+  /** Enough for the longest error event providers send in practice; [DONE] needs far less. */
+  static final int KEEP = 2048;
+  private final byte[] ring = new byte[KEEP];
+  private long total;
 
   public void update(Buffer chunk) {
     int n = chunk.length();
-    if (n >= KEEP) {
-      chunk.getBytes(n - KEEP, n, tail, 0);
-      filled = KEEP;
-      return;
+    int from = Math.max(0, n - KEEP);
+    long offset = total + from;
+    while (from < n) {
+      int at = (int) (offset % KEEP);
+      int len = Math.min(n - from, KEEP - at);
+      chunk.getBytes(from, from + len, ring, at);
+      from += len;
+      offset += len;
     }
-    int keep = Math.min(filled, KEEP - n);
-    System.arraycopy(tail, filled - keep, tail, 0, keep);
-    chunk.getBytes(0, n, tail, keep);
-    filled = keep + n;
+    total += n;
   }
 
   /** The kept end of the stream, as text. */
   public String text() {
-    return new String(tail, 0, filled, StandardCharsets.UTF_8);
+    return window();
   }
 
+  private String window() {
+    int len = (int) Math.min(total, KEEP);
+    byte[] out = new byte[len];
+    int start = (int) ((total - len) % KEEP);
+    int first = Math.min(len, KEEP - start);
+    System.arraycopy(ring, start, out, 0, first);
+    System.arraycopy(ring, 0, out, first, len - first);
+    return new String(out, StandardCharsets.UTF_8);
+  }
+
+  /** The data of the last event that has any, or "" when there is none or its start is not in the window. */
   private String lastEvent() {
-    String s = new String(tail, 0, filled, StandardCharsets.UTF_8).strip();
-    int at = s.lastIndexOf("data:");
-    return at < 0 ? "" : s.substring(at + 5).strip();
+    String s = window();
+    // unless the window holds the whole stream, whatever precedes its first blank line is the
+    // cut-off end of an event whose start is gone
+    boolean known = total <= KEEP;
+    String last = "";
+    StringBuilder data = null;
+    int i = 0;
+    int n = s.length();
+    if (!known) {
+      int nl = s.indexOf('\n');
+      i = nl < 0 ? n + 1 : nl + 1; // the first line may be cut: not even a blank line can be trusted
+    }
+    while (i <= n) {
+      int nl = s.indexOf('\n', i);
+      int end = nl < 0 ? n : nl;
+      String line = s.substring(i, end > i && s.charAt(end - 1) == '\r' ? end - 1 : end);
+      if (line.isEmpty()) {
+        if (data != null) {
+          last = known ? data.toString().strip() : "";
+        }
+        data = null;
+        known = true;
+      } else if (line.startsWith("data:")) {
+        String v = line.substring(line.length() > 5 && line.charAt(5) == ' ' ? 6 : 5);
+        data = data == null ? new StringBuilder(v) : data.append('\n').append(v);
+      }
+      if (nl < 0) {
+        break;
+      }
+      i = nl + 1;
+    }
+    if (data != null) {
+      last = known ? data.toString().strip() : "";
+    }
+    return last;
   }
 
   /** The stream's last event was {@code [DONE]}. */

@@ -1,0 +1,155 @@
+package dev.sluice.stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.vertx.core.buffer.Buffer;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class StreamTailTest {
+  static final String TOKEN = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
+      + "\"delta\":{\"content\":\" word\"},\"finish_reason\":null}]}\n\n";
+  static final String STOP = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
+      + "\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
+  static final String DONE = "data: [DONE]\n\n";
+  static final String ERROR = "data: {\"error\":{\"message\":\"the model is overloaded\",\"type\":\"server_error\","
+      + "\"param\":null,\"code\":null}}\n\n";
+
+  static StreamTail tailOf(String... chunks) {
+    StreamTail t = new StreamTail();
+    for (String c : chunks) {
+      t.update(Buffer.buffer(c.getBytes(StandardCharsets.UTF_8)));
+    }
+    return t;
+  }
+
+  @Test
+  void aStreamEndingWithDoneIsComplete() {
+    StreamTail t = tailOf(TOKEN, TOKEN, STOP, DONE);
+    assertThat(t.complete()).isTrue();
+    assertThat(t.endedWithError()).isFalse();
+  }
+
+  @Test
+  void aStreamWithoutDoneIsNotComplete() {
+    assertThat(tailOf(TOKEN, TOKEN, STOP).complete()).isFalse();
+    assertThat(tailOf(TOKEN).complete()).isFalse();
+    assertThat(tailOf().complete()).isFalse();
+    assertThat(tailOf(TOKEN, "data: [DO").complete()).as("[DONE] cut in the middle").isFalse();
+    assertThat(tailOf(TOKEN, "data: [DONE").complete()).isFalse();
+  }
+
+  @Test
+  void doneSplitAcrossChunksAtEveryByte() {
+    String all = TOKEN + STOP + DONE;
+    for (int cut = 1; cut < all.length(); cut++) {
+      assertThat(tailOf(all.substring(0, cut), all.substring(cut)).complete()).as("cut at %d", cut).isTrue();
+    }
+  }
+
+  @Test
+  void doneSentByteByByte() {
+    StreamTail t = tailOf(TOKEN);
+    for (char c : DONE.toCharArray()) {
+      t.update(Buffer.buffer(String.valueOf(c)));
+    }
+    assertThat(t.complete()).isTrue();
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"data: [DONE]\r\n\r\n", "data:[DONE]\n\n", "data: [DONE]\n", "data: [DONE]"})
+  void doneInItsVariants(String done) {
+    assertThat(tailOf(TOKEN, done).complete()).isTrue();
+  }
+
+  @Test
+  void aChunkLongerThanTheTailIsHandled() {
+    String big = TOKEN.repeat(50);
+    assertThat(big.length()).isGreaterThan(512);
+    assertThat(tailOf(big + DONE).complete()).isTrue();
+    assertThat(tailOf(big).complete()).isFalse();
+    assertThat(tailOf(DONE, big).complete()).isFalse();
+  }
+
+  @Test
+  void aProviderErrorAsTheLastEventIsRecognised() {
+    StreamTail t = tailOf(TOKEN, TOKEN, ERROR);
+    assertThat(t.endedWithError()).isTrue();
+    assertThat(t.complete()).isFalse();
+  }
+
+  @Test
+  void aProviderErrorSplitAcrossChunks() {
+    String all = TOKEN + ERROR;
+    for (int cut = 1; cut < all.length(); cut++) {
+      assertThat(tailOf(all.substring(0, cut), all.substring(cut)).endedWithError()).as("cut at %d", cut).isTrue();
+    }
+  }
+
+  @Test
+  void aProviderErrorWithCrlfAndSpaces() {
+    assertThat(tailOf(TOKEN, "data: { \"error\" : {\"message\":\"x\"}}\r\n\r\n").endedWithError()).isTrue();
+  }
+
+  @Test
+  void anErrorEarlierInTheStreamIsNotTheLastEvent() {
+    assertThat(tailOf(ERROR, TOKEN).endedWithError()).isFalse();
+    assertThat(tailOf(TOKEN, "data: {\"choices\":[{\"delta\":{\"content\":\"error\"}}]}\n\n").endedWithError()).isFalse();
+  }
+
+  @Test
+  void anErrorEventWhoseMessageMentionsDataIsStillTheProvidersError() {
+    String error = "data: {\"error\":{\"message\":\"invalid data: the prompt is too long\",\"type\":\"invalid_request_error\"}}\n\n";
+    assertThat(tailOf(TOKEN, error).endedWithError()).isTrue();
+  }
+
+  @Test
+  void aLongProviderErrorIsStillRecognised() {
+    String error = "data: {\"error\":{\"message\":\"" + "overloaded ".repeat(80) + "\",\"type\":\"server_error\"}}\n\n";
+    assertThat(error.length()).isGreaterThan(512);
+    assertThat(tailOf(TOKEN, error).endedWithError()).isTrue();
+    assertThat(tailOf(TOKEN, error).complete()).isFalse();
+  }
+
+  @Test
+  void aContentTokenMentioningDoneIsNotTheEnd() {
+    assertThat(tailOf(TOKEN, "data: {\"choices\":[{\"delta\":{\"content\":\"data: [DONE]\"}}]}\n\n").complete())
+        .isFalse();
+  }
+
+  @Test
+  void keepAlivesAfterDoneDoNotHideIt() {
+    assertThat(tailOf(TOKEN, DONE, ": keep-alive\n\n").complete()).isTrue();
+    assertThat(tailOf(TOKEN, ERROR, ": keep-alive\n\n").endedWithError()).isTrue();
+  }
+
+  @Test
+  void anEventLongerThanTheWindowIsNeitherDoneNorAnError() {
+    String huge = "data: {\"choices\":[{\"delta\":{\"content\":\"" + "x".repeat(10_000) + "\"}}]}\n\n";
+    StreamTail t = tailOf(TOKEN, huge);
+    assertThat(t.complete()).isFalse();
+    assertThat(t.endedWithError()).isFalse();
+    assertThat(tailOf(huge, DONE).complete()).isTrue();
+  }
+
+  @Test
+  void aLongStreamIsJudgedByItsEnd() {
+    StreamTail t = new StreamTail();
+    for (int i = 0; i < 1000; i++) {
+      t.update(Buffer.buffer(TOKEN));
+    }
+    assertThat(t.complete()).isFalse();
+    t.update(Buffer.buffer(STOP + DONE));
+    assertThat(t.complete()).isTrue();
+  }
+
+  @Test
+  void aSecondDataLineOfAnEventIsNotAnEventOfItsOwn() {
+    // one event with two data lines, the first longer than any window: its second line is no event of its own
+    StreamTail t = tailOf(TOKEN, "data: {\"content\":\"" + "x".repeat(10_000) + "\ndata: [DONE]");
+    assertThat(t.complete()).isFalse();
+    assertThat(tailOf(TOKEN, "data: {\"content\":\"x\ndata: [DONE]\n\n").complete()).isFalse();
+  }
+}
