@@ -21,6 +21,14 @@ public final class UpstreamClients {
   private final Map<String, HttpClientAgent> clients = new HashMap<>();
 
   public UpstreamClients(Vertx vertx, Iterable<ProviderConfig> providers) {
+    this(vertx, providers, Map.of());
+  }
+
+  /**
+   * @param longestConnect per provider, the longest connect guard any of its deployments has: the TCP
+   *                       connect timeout must not cut a deployment's own, longer guard short
+   */
+  public UpstreamClients(Vertx vertx, Iterable<ProviderConfig> providers, Map<String, Long> longestConnect) {
     for (ProviderConfig p : providers) {
       if (!p.enabled() || p.baseUrl() == null) {
         continue;
@@ -31,7 +39,8 @@ public final class UpstreamClients {
           .setKeepAlive(true)
           .setKeepAliveTimeout(60)
           .setTcpNoDelay(true)
-          .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, p.timeouts().connect().toMillis()))
+          .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, Math.max(p.timeouts().connect().toMillis(),
+              longestConnect.getOrDefault(p.name(), 0L))))
           .setName("sluice-" + p.name());
       PoolOptions pool = new PoolOptions()
           .setHttp1MaxSize(p.maxConnections())

@@ -28,7 +28,10 @@ final class GatewayVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    clients = new UpstreamClients(vertx, services.config().providers().values());
+    java.util.Map<String, Long> longest = new java.util.HashMap<>();
+    services.config().models().values().forEach(m -> m.deployments().forEach(d ->
+        longest.merge(d.provider(), d.timeouts().connect().toMillis(), Math::max)));
+    clients = new UpstreamClients(vertx, services.config().providers().values(), longest);
     HttpServerOptions options = new HttpServerOptions()
         .setTcpNoDelay(true)
         .setTcpFastOpen(true)

@@ -21,7 +21,6 @@ import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -230,8 +229,6 @@ class GuardsOverHttpTest {
     }
   }
 
-  @Disabled("known bug: the TCP connect timeout is the provider's (UpstreamClients), so a deployment's longer "
-      + "connect guard is cut short as a 502 upstream_connect_error; the fix belongs in provider/UpstreamClients")
   @Test
   void aDeploymentsOwnConnectGuardIsHonouredOverItsProvidersDefault() throws IOException {
     try (Blackhole hole = new Blackhole()) {
