@@ -24,6 +24,7 @@ import dev.sluice.telemetry.Ledger;
 import dev.sluice.telemetry.Outcome;
 import dev.sluice.telemetry.Recorder;
 import dev.sluice.telemetry.RequestRecord;
+import dev.sluice.stream.StreamTail;
 import dev.sluice.stream.Usage;
 import dev.sluice.telemetry.Telemetry;
 import io.vertx.core.Vertx;
@@ -592,8 +593,8 @@ public final class Execution implements Attempt.Owner {
           "the connection to deployment " + d.id() + " broke: " + f.message()), Outcome.UPSTREAM_ERROR);
       case PROTOCOL -> fail(new ApiError(502, "upstream_error", "upstream_protocol_error", null,
           "deployment " + d.id() + " sent an invalid answer: " + f.message()), Outcome.UPSTREAM_ERROR);
-      case STREAM_ERROR -> passThrough(d, 502, null, f.body(), Outcome.UPSTREAM_ERROR);
-      case STATUS -> passThrough(d, f.status(), f.headers(), f.body(), Outcome.UPSTREAM_ERROR);
+      case STREAM_ERROR -> passThrough(d, 502, null, f.body(), true);
+      case STATUS -> passThrough(d, f.status(), f.headers(), f.body(), false);
     }
   }
 
@@ -603,23 +604,25 @@ public final class Execution implements Attempt.Owner {
   }
 
   /** A provider's own error goes to the client as it is, with its status. */
-  private void passThrough(Deployment d, int status, MultiMap upstreamHeaders, Buffer errorBody, Outcome outcome) {
+  private void passThrough(Deployment d, int status, MultiMap upstreamHeaders, Buffer errorBody, boolean events) {
+    Outcome outcome = Outcome.UPSTREAM_ERROR;
     if (ended) {
       return;
     }
     sluiceHeaders(d);
-    resp.putHeader(SluiceHeaders.UPSTREAM_STATUS, String.valueOf(status));
+    // an error event came inside a 200 stream: the provider's own status was 200
+    resp.putHeader(SluiceHeaders.UPSTREAM_STATUS, events ? "200" : String.valueOf(status));
     copyProviderHeaders(upstreamHeaders);
     Buffer out = errorBody;
     String type = upstreamHeaders == null ? null : upstreamHeaders.get(HttpHeaders.CONTENT_TYPE);
     boolean json = errorBody != null && errorBody.length() > 0
         && (type == null || type.contains("json")) && errorBody.getByte(0) == '{';
     String message = "deployment " + d.id() + " answered " + status;
-    if (errorBody != null && errorBody.length() > 0 && errorBody.getByte(0) == 'd') {
-      // an error event before the first token: unwrap its JSON
-      String s = errorBody.toString().strip();
-      int at = s.lastIndexOf("data:");
-      String payload = at < 0 ? "" : s.substring(at + 5).strip();
+    if (events && errorBody != null && errorBody.length() > 0) {
+      // an error event before the first token: pass on the event's own JSON
+      StreamTail tail = new StreamTail();
+      tail.update(errorBody);
+      String payload = tail.lastEventData();
       json = payload.startsWith("{");
       out = Buffer.buffer(payload);
     }

@@ -49,6 +49,10 @@ public final class StreamTail {
   }
 
   /** The data of the last event that has any, or "" when there is none or its start is not in the window. */
+  public String lastEventData() {
+    return lastEvent();
+  }
+
   private String lastEvent() {
     String s = window();
     // unless the window holds the whole stream, whatever precedes its first blank line is the

@@ -74,6 +74,7 @@ final class SimExchange {
     double uMidHang = rnd.nextDouble();
     double uReset = rnd.nextDouble();
     double uSlow = rnd.nextDouble();
+    double uStreamError = rnd.nextDouble();
     long firstToken = m.firstToken().sample(rnd);
     int span = Math.max(0, m.maxOutputTokens() - m.minOutputTokens());
     outputTokens = m.minOutputTokens() + (span == 0 ? 0 : rnd.nextInt(span + 1));
@@ -128,9 +129,10 @@ final class SimExchange {
       }
       long headerDelay = Math.min(m.headerDelayNanos(), firstToken);
       long rest = firstToken - headerDelay;
+      boolean failEarly = uStreamError < m.streamError();
       after(headerDelay, () -> {
         startStream();
-        after(rest, this::emit);
+        after(rest, failEarly ? this::streamError : this::emit);
       });
     }
   }
@@ -309,6 +311,13 @@ final class SimExchange {
 
   private void scheduleNext() {
     after(Math.max(tokenIntervalNanos, 1_000_000), this::emit);
+  }
+
+  /** An error event in place of the first token, as providers do for e.g. a context that is too long. */
+  private void streamError() {
+    done();
+    resp.end(Buffer.buffer("data: {\"error\":{\"message\":\"simulated stream failure (data: none)\","
+        + "\"type\":\"server_error\",\"param\":null,\"code\":\"sim_stream_error\"}}\n\n"));
   }
 
   private void finishStream() {

@@ -24,6 +24,7 @@ import java.util.List;
  * @param timestamps        stamp every streamed content chunk with {@code "x_sim_ns"}, the
  *                          {@link System#nanoTime()} at which it was written, so that a load generator
  *                          on the same machine can measure each chunk's delay (off by default)
+ * @param streamError       share of streams that send an error event before any token, then end
  */
 public record SimModel(
     LatencyDistribution firstToken,
@@ -42,7 +43,8 @@ public record SimModel(
     double slowStream,
     double slowFactor,
     int embeddingDims,
-    boolean timestamps) {
+    boolean timestamps,
+    double streamError) {
 
   public SimModel {
     errorStatuses = List.copyOf(errorStatuses);
@@ -51,10 +53,10 @@ public record SimModel(
   /** A quick, healthy model: the default for names no profile mentions. */
   public static final SimModel FAST = new SimModel(
       new LatencyDistribution(20_000_000L, 60_000_000L, 0, 1), 1_000_000L, 200, 16, 48,
-      0, List.of(500, 503), 0, 1, 0, 0, 0, 0, 0, 10, 16, false);
+      0, List.of(500, 503), 0, 1, 0, 0, 0, 0, 0, 10, 16, false, 0);
 
   /** The built-in slow and flaky model behind {@code demo}'s second deployment. */
   public static final SimModel SLOW_FLAKY = new SimModel(
       new LatencyDistribution(600_000_000L, 3_000_000_000L, 0, 1), 5_000_000L, 30, 16, 64,
-      0.05, List.of(500, 503), 0.02, 1, 0, 0, 0, 0.01, 0, 10, 16, false);
+      0.05, List.of(500, 503), 0.02, 1, 0, 0, 0, 0.01, 0, 10, 16, false, 0);
 }
