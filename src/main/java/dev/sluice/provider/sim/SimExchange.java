@@ -35,6 +35,8 @@ final class SimExchange {
   private final RequestsPerMinute rpm;
 
   private boolean finished;
+  private boolean holdsSlot;
+  private Capacity capacity;
   private long timer = -1;
   private int sent;
   private int outputTokens;
@@ -61,6 +63,12 @@ final class SimExchange {
     this.id = id;
     this.promptTokens = promptTokens;
     this.rpm = rpm;
+  }
+
+  /** Makes this answer wait for one of the model's generation slots. */
+  SimExchange withCapacity(Capacity c) {
+    this.capacity = c;
+    return this;
   }
 
   void run() {
@@ -110,6 +118,31 @@ final class SimExchange {
       resp.putHeader("x-ratelimit-remaining-requests", String.valueOf(remaining));
       resp.putHeader("x-ratelimit-reset-requests", "1s");
     }
+    Runnable generate = () -> generate(firstToken, cut, uMidHang, uReset, uSlow, uStreamError);
+    if (capacity == null) {
+      generate.run();
+      return;
+    }
+    // wait for a generation slot, as an overloaded server queues work; the wait adds to the first token
+    io.vertx.core.Context here = vertx.getOrCreateContext();
+    capacity.acquire(() -> here.runOnContext(v -> {
+      holdsSlot = true;
+      if (finished) {
+        releaseSlot();
+      } else {
+        generate.run();
+      }
+    }));
+  }
+
+  private void releaseSlot() {
+    if (holdsSlot) {
+      holdsSlot = false;
+      capacity.release();
+    }
+  }
+
+  private void generate(long firstToken, int cut, double uMidHang, double uReset, double uSlow, double uStreamError) {
     double pace = m.tokensPerSecond() <= 0 ? 1e9 : m.tokensPerSecond();
     if (stream && uSlow < m.slowStream()) {
       pace /= Math.max(1, m.slowFactor());
@@ -156,6 +189,7 @@ final class SimExchange {
   private void abandon() {
     if (!finished) {
       finished = true;
+      releaseSlot();
       if (timer != -1) {
         vertx.cancelTimer(timer);
         timer = -1;
@@ -168,6 +202,7 @@ final class SimExchange {
   private void done() {
     if (!finished) {
       finished = true;
+      releaseSlot();
       stats.closed();
     }
   }

@@ -25,6 +25,8 @@ import java.util.List;
  *                          {@link System#nanoTime()} at which it was written, so that a load generator
  *                          on the same machine can measure each chunk's delay (off by default)
  * @param streamError       share of streams that send an error event before any token, then end
+ * @param capacity          answers generated at once (0 = unlimited); the rest wait, first come first
+ *                          served, which adds to their time to first token
  */
 public record SimModel(
     LatencyDistribution firstToken,
@@ -44,7 +46,8 @@ public record SimModel(
     double slowFactor,
     int embeddingDims,
     boolean timestamps,
-    double streamError) {
+    double streamError,
+    int capacity) {
 
   public SimModel {
     errorStatuses = List.copyOf(errorStatuses);
@@ -53,10 +56,10 @@ public record SimModel(
   /** A quick, healthy model: the default for names no profile mentions. */
   public static final SimModel FAST = new SimModel(
       new LatencyDistribution(20_000_000L, 60_000_000L, 0, 1), 1_000_000L, 200, 16, 48,
-      0, List.of(500, 503), 0, 1, 0, 0, 0, 0, 0, 10, 16, false, 0);
+      0, List.of(500, 503), 0, 1, 0, 0, 0, 0, 0, 10, 16, false, 0, 0);
 
   /** The built-in slow and flaky model behind {@code demo}'s second deployment. */
   public static final SimModel SLOW_FLAKY = new SimModel(
       new LatencyDistribution(600_000_000L, 3_000_000_000L, 0, 1), 5_000_000L, 30, 16, 64,
-      0.05, List.of(500, 503), 0.02, 1, 0, 0, 0, 0.01, 0, 10, 16, false, 0);
+      0.05, List.of(500, 503), 0.02, 1, 0, 0, 0, 0.01, 0, 10, 16, false, 0, 0);
 }

@@ -111,7 +111,8 @@ public record SimProfile(long seed, SimModel defaults, Map<String, SimModel> mod
         n.path("slow_factor").asDouble(b.slowFactor()),
         n.path("embedding_dims").asInt(b.embeddingDims()),
         n.path("timestamps").asBoolean(b.timestamps()),
-        n.path("stream_error").asDouble(b.streamError()));
+        n.path("stream_error").asDouble(b.streamError()),
+        n.path("capacity").asInt(b.capacity()));
   }
 
   private static long nanos(JsonNode n, long def) {

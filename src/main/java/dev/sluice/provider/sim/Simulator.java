@@ -33,6 +33,9 @@ public final class Simulator {
   private final SimStats stats = new SimStats();
   private final AtomicLong sequence = new AtomicLong();
   private final ConcurrentHashMap<String, RequestsPerMinute> limits = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Capacity> capacities = new ConcurrentHashMap<>();
+  /** Behaviour changed at run time through {@code POST /sim/models/<name>} (outages, slowdowns). */
+  private final ConcurrentHashMap<String, SimModel> overrides = new ConcurrentHashMap<>();
   private volatile String lastRequestTimeout;
   private volatile String lastAuthorization;
   private volatile String lastHttpVersion;
@@ -53,6 +56,17 @@ public final class Simulator {
           sim.deploymentId = id;
           return sim;
         });
+  }
+
+  /** The model's behaviour now: a run-time override, else the profile's. */
+  SimModel model(String name) {
+    SimModel o = overrides.get(name);
+    return o != null ? o : profile.model(name);
+  }
+
+  /** Changes a model's behaviour from now on (tests and benchmarks). */
+  public void override(String name, SimModel m) {
+    overrides.put(name, m);
   }
 
   public int port() {
@@ -119,6 +133,10 @@ public final class Simulator {
         }
         return;
       }
+      if (path.startsWith("/sim/models/") && req.method() == HttpMethod.POST) {
+        control(req, path.substring("/sim/models/".length()));
+        return;
+      }
       SimExchange.Kind kind = switch (path) {
         case "/v1/chat/completions", "/chat/completions" -> SimExchange.Kind.CHAT;
         case "/v1/completions", "/completions" -> SimExchange.Kind.COMPLETIONS;
@@ -149,16 +167,39 @@ public final class Simulator {
       }
       String model = json.path("model").asText("sim");
       stats.request(model);
-      SimModel m = SimProfile.apply(profile.model(model), json.get("sim"));
+      SimModel m = SimProfile.apply(model(model), json.get("sim"));
       long id = sequence.incrementAndGet();
       SplittableRandom rnd = new SplittableRandom(profile.seed() * 0x9E3779B97F4A7C15L + id);
       int maxTokens = json.path("max_tokens").asInt(json.path("max_completion_tokens").asInt(0));
       RequestsPerMinute rpm = m.requestsPerMinute() > 0
           ? limits.computeIfAbsent(model, k -> new RequestsPerMinute(m.requestsPerMinute(), System.nanoTime()))
           : null;
+      SimModel base = model(model);
+      Capacity capacity = base.capacity() > 0
+          ? capacities.computeIfAbsent(model + "#" + base.capacity(), k -> new Capacity(base.capacity()))
+          : null;
       new SimExchange(vertx, req, stats, m, rnd, kind, model, json.path("stream").asBoolean(false),
           json.path("stream_options").path("include_usage").asBoolean(false), maxTokens, id,
-          Math.max(1, body.length() / 4), rpm).run();
+          Math.max(1, body.length() / 4), rpm).withCapacity(capacity).run();
+    }
+
+    /** Changes a model's behaviour from now on: {@code POST /sim/models/<name>} with the profile's keys. */
+    private void control(HttpServerRequest req, String name) {
+      req.body().onSuccess(b -> {
+        JsonNode n;
+        try {
+          n = JSON.readTree(b.getBytes());
+        } catch (IOException e) {
+          n = null;
+        }
+        if (n == null || !n.isObject() || name.isEmpty()) {
+          req.response().setStatusCode(400).end("{\"error\":\"expected a JSON object of behaviour keys\"}");
+          return;
+        }
+        SimModel updated = SimProfile.apply(model(name), n);
+        overrides.put(name, updated);
+        req.response().putHeader("content-type", "application/json").end("{\"model\":\"" + name + "\",\"updated\":true}");
+      });
     }
 
     private void models(HttpServerRequest req) {
