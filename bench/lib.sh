@@ -135,6 +135,24 @@ start_sluice() {
   log "sluice up on :$SLUICE_PORT (pid $SLUICE_PID, core $CORE_PROXY, 1 event loop)"
 }
 
+start_sluice_config() {   # start_sluice_config NAME CONFIG PORT [EXTRA ARGS...]: a Sluice with its own configuration
+  local name="$1" config="$2" port="$3"; shift 3
+  port_in_use "$port" && die "port $port is taken"
+  sed -e "s#127.0.0.1:9100#127.0.0.1:$SIM_PORT#" "$config" >"$RUN_TMP/$name.yaml"
+  # shellcheck disable=SC2086
+  start_bg "$name" "$CORE_PROXY" java $SLUICE_JAVA_OPTS -jar "$JAR" serve --config "$RUN_TMP/$name.yaml" \
+    --port "$port" --event-loops 1 --data-dir "$RUN_TMP/$name-data" "$@"
+  wait_http "http://127.0.0.1:$port/health" "$name" "$LAST_PID"
+  log "$name up on :$port (pid $LAST_PID, core $CORE_PROXY)"
+}
+
+sim_count() {   # sim_count MODEL...: requests the simulator saw for these models, summed
+  curl -fsS "http://127.0.0.1:$SIM_PORT/sim/stats" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)["models"]
+print(sum(d.get(m, 0) for m in sys.argv[1:]))' "$@"
+}
+
 target_url() {
   case "$1" in
     direct) echo "http://127.0.0.1:$SIM_PORT" ;;

@@ -18,6 +18,7 @@ public final class Recorder {
   private final Histogram chunkDelay = histogram();
   private final Histogram lateness = histogram();
   private final Histogram connectionWait = histogram();
+  private final Histogram failedLatency = histogram();
   private final Map<String, Long> errors = new TreeMap<>();
   private long sent;
   private long completed;
@@ -55,6 +56,8 @@ public final class Recorder {
     if (success) {
       ok++;
       latency.recordValue(micros(latencyNanos));
+    } else {
+      failedLatency.recordValue(micros(latencyNanos));
     }
     lastCompletionNanos = Math.max(lastCompletionNanos, atNanos);
   }
@@ -84,6 +87,7 @@ public final class Recorder {
     chunkDelay.add(o.chunkDelay);
     lateness.add(o.lateness);
     connectionWait.add(o.connectionWait);
+    failedLatency.add(o.failedLatency);
     o.errors.forEach((k, v) -> errors.merge(k, v, Long::sum));
     sent += o.sent;
     completed += o.completed;
@@ -92,6 +96,11 @@ public final class Recorder {
     negativeDelays += o.negativeDelays;
     maxInFlight = Math.max(maxInFlight, o.maxInFlight);
     lastCompletionNanos = Math.max(lastCompletionNanos, o.lastCompletionNanos);
+  }
+
+  /** How long answers that did not count as a success took (refusals, errors, timeouts). */
+  public Histogram failedLatency() {
+    return failedLatency;
   }
 
   public Histogram latency() {

@@ -56,6 +56,7 @@ public final class ResultJson {
     root.put("throughput_rps", round(f.okCount() / elapsed, 3));
     root.put("elapsed_s", round(elapsed, 3));
     root.set("latency_ms", percentiles(f.latency()));
+    root.set("failed_latency_ms", percentiles(f.failedLatency()));
     if (s.stream()) {
       root.set("ttft_ms", percentiles(f.firstTextHistogram()));
     }
