@@ -126,7 +126,7 @@ start_nginx() {
 
 start_sluice() {
   port_in_use "$SLUICE_PORT" && die "port $SLUICE_PORT is taken (set SLUICE_PORT)"
-  sed -e "s#127.0.0.1:9100#127.0.0.1:$SIM_PORT#" "$BENCH_DIR/sluice-bench.yaml" >"$RUN_TMP/sluice-bench.yaml"
+  sed -e "s#127.0.0.1:9100#127.0.0.1:$SIM_PORT#" "${SLUICE_CONFIG:-$BENCH_DIR/sluice-bench.yaml}" >"$RUN_TMP/sluice-bench.yaml"
   # shellcheck disable=SC2086
   start_bg sluice "$CORE_PROXY" java $SLUICE_JAVA_OPTS -jar "$JAR" serve --config "$RUN_TMP/sluice-bench.yaml" \
     --port "$SLUICE_PORT" --event-loops 1 --data-dir "$RUN_TMP/sluice-data"

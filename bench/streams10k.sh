@@ -14,11 +14,14 @@
 #   PREWARM [5]          seconds of short streams through Sluice before the slow ones (0: none)
 #   GEN_PROCS [auto]     generator processes; enough that none needs more descriptors than allowed
 #   FORCE [unset]        run even when the gateway's descriptor limit is too low for N (see below)
+#   UPSTREAM_HTTP2 [1]   the gateway reaches the simulator over HTTP/2 (streams share a few
+#                        connections); 0 for HTTP/1.1, one upstream socket per stream
 #   CORE_LOAD [0] CORE_PROXY [1], SIM_PORT [9100], SLUICE_PORT [9102]
 #
-# Every stream costs the gateway two sockets (client side and upstream side), so it needs about
-# 2*N + 400 open descriptors; the hard limit (ulimit -Hn) caps that per process and only a
-# privileged user can raise it. The script checks before it starts.
+# Over HTTP/1.1 every stream costs the gateway two sockets (client side and upstream side), so it
+# needs about 2*N + 400 open descriptors; over HTTP/2 upstream, about N + 400. The hard limit
+# (ulimit -Hn) caps that per process and only a privileged user can raise it. The script checks
+# before it starts.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -30,10 +33,12 @@ PREWARM="$(secs "${PREWARM:-5}")"
 
 hard="$(ulimit -Hn)"
 [ "$hard" = unlimited ] && hard=1048576
-need=$((2 * N + 400))   # ~330 descriptors are open in an idle gateway (jars, epoll, ...)
+UPSTREAM_HTTP2="${UPSTREAM_HTTP2:-1}"
+per_stream=2; [ "$UPSTREAM_HTTP2" = 1 ] && per_stream=1
+need=$((per_stream * N + 400))   # ~330 descriptors are open in an idle gateway (jars, epoll, ...)
 if [ "$need" -gt "$hard" ]; then
-  fits=$(((hard - 400) / 2))
-  log "the gateway needs ~$need open descriptors for $N streams (two sockets each) but the hard limit"
+  fits=$(((hard - 400) / per_stream))
+  log "the gateway needs ~$need open descriptors for $N streams ($per_stream socket(s) each) but the hard limit"
   log "here is $hard per process (ulimit -Hn; raising it needs privileges this user lacks)."
   log "At most ~$fits streams fit: run with N=$fits, raise the hard limit, or set FORCE=1 to try anyway."
   [ -n "${FORCE:-}" ] || exit 3
@@ -58,6 +63,11 @@ YAML
 cp "$profile" "$OUT/logs/profile.yaml"
 
 start_sim "$profile"
+if [ "$UPSTREAM_HTTP2" = 1 ]; then
+  sed -e 's#^\(    max_connections: .*\)$#\1\n    http2: true#' "$BENCH_DIR/sluice-bench.yaml" >"$RUN_TMP/sluice-h2.yaml"
+  grep -q "http2: true" "$RUN_TMP/sluice-h2.yaml" || die "could not switch the provider to HTTP/2"
+  SLUICE_CONFIG="$RUN_TMP/sluice-h2.yaml"
+fi
 start_sluice
 # warm the gateway's and the simulator's code on short streams first, so that the slow streams
 # are not opened by code still being compiled on its one core (the figure here is memory, but
@@ -69,7 +79,7 @@ if [ "$PREWARM" != 0 ]; then
 fi
 sleep 2
 idle_rss="$(ps -o rss= -p "$SLUICE_PID" | tr -d ' ')"
-write_meta streams10k "n=$N" "ramp_s=$RAMP" "stream_s=$STREAM_SECONDS" "tokens_per_second=$TOKENS_PER_SECOND" \
+write_meta streams10k "n=$N" "upstream_http2=$UPSTREAM_HTTP2" "ramp_s=$RAMP" "stream_s=$STREAM_SECONDS" "tokens_per_second=$TOKENS_PER_SECOND" \
   "gen_procs=$GEN_PROCS" "fd_hard_limit=$hard" "idle_rss_kb=$idle_rss"
 
 sample() {

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# What seeing costs (issue 5): saturation (wrk, closed loop, one core) of Sluice with metrics and
+# the SQLite request log on, against the same gateway with both off, interleaved REPS times.
+#
+#   bench/observe.sh                          # ~3 min
+#   SAT_DURATION=3 REPS=1 bench/observe.sh    # a smoke run
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+REPS="${REPS:-3}"
+SAT_DURATION="$(secs "${SAT_DURATION:-10}")"
+SAT_CONNECTIONS="${SAT_CONNECTIONS:-64}"
+PORT_ON=9107
+PORT_OFF=9108
+command -v wrk >/dev/null || die "wrk is needed (apt-get install -y wrk)"
+
+bench_init "${OUT:-$BENCH_DIR/results/observe-$(date +%Y%m%d-%H%M%S)}"
+write_meta observe "reps=$REPS" "sat_duration_s=$SAT_DURATION" "sat_connections=$SAT_CONNECTIONS"
+start_sim "$BENCH_DIR/profiles/fast.yaml"
+cat >"$RUN_TMP/observe-on.yaml" <<YAML
+server: { host: 127.0.0.1, port: $PORT_ON, event_loops: 1, metrics: true }
+store: { url: sqlite }
+admission: { concurrency: { algorithm: fixed, initial: 100000, max: 100000 } }
+providers:
+  up: { type: openai, base_url: "http://127.0.0.1:9100/v1", max_connections: 20000 }
+models:
+  instant: { deployments: [{ provider: up, model: instant }] }
+YAML
+sed -e "s/port: $PORT_ON, event_loops: 1, metrics: true/port: $PORT_OFF, event_loops: 1, metrics: false/" \
+  -e "s/url: sqlite/url: none/" "$RUN_TMP/observe-on.yaml" >"$RUN_TMP/observe-off.yaml"
+start_sluice_config observe-on "$RUN_TMP/observe-on.yaml" "$PORT_ON"
+start_sluice_config observe-off "$RUN_TMP/observe-off.yaml" "$PORT_OFF"
+
+body="$RUN_TMP/sat-body.json"
+printf '{"model":"instant","messages":[{"role":"user","content":"Say something about time."}]}' >"$body"
+for rep in $(seq 1 "$REPS"); do
+  for t in off on; do
+    port=$PORT_OFF; [ "$t" = on ] && port=$PORT_ON
+    url="http://127.0.0.1:$port/v1/chat/completions"
+    WRK_BODY_FILE="$body" WRK_JSON_OUT="$RUN_TMP/discard.json" WRK_LABEL="$t" \
+      pin "$CORE_LOAD" wrk -t1 -c"$SAT_CONNECTIONS" -d2s -s "$BENCH_DIR/wrk-post.lua" "$url" >/dev/null 2>&1 || true
+    WRK_BODY_FILE="$body" WRK_JSON_OUT="$OUT/observe-$t-rep$rep.json" WRK_LABEL="$t" \
+      pin "$CORE_LOAD" wrk -t1 -c"$SAT_CONNECTIONS" -d"${SAT_DURATION}s" -s "$BENCH_DIR/wrk-post.lua" "$url" \
+      >"$OUT/logs/observe-$t-rep$rep.txt" 2>&1 || log "warning: observe $t failed"
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("    %s: %.0f req/s" % (sys.argv[2], d["throughput_rps"]))' \
+      "$OUT/observe-$t-rep$rep.json" "$t" >&2 || true
+  done
+done
+curl -fsS "http://127.0.0.1:$PORT_ON/admin/status" >"$OUT/status-on.json" || true
+python3 - "$OUT" <<'PY' | tee "$OUT/summary.md"
+import glob, json, os, statistics, sys
+d = sys.argv[1]
+def tp(t):
+    return [json.load(open(p))["throughput_rps"] for p in sorted(glob.glob(os.path.join(d, "observe-%s-rep*.json" % t)))]
+on, off = tp("on"), tp("off")
+print("# What metrics and the request log cost (saturation, one core)\n")
+print("| metrics + request log | runs | requests/s (median, min–max) |")
+print("|---|---|---|")
+for name, v in (("off", off), ("on", on)):
+    print("| %s | %d | %.0f (%.0f–%.0f) |" % (name, len(v), statistics.median(v), min(v), max(v)) if v else "| %s | 0 | - |" % name)
+if on and off:
+    print("\non / off per repetition: " + ", ".join("%.1f%%" % (100 * a / b) for a, b in zip(on, off) if b))
+try:
+    s = json.load(open(os.path.join(d, "status-on.json")))["request_log"]
+    print("\nrequest log after the runs: written %s, dropped %s, pending %s" % (s.get("written"), s.get("dropped"), s.get("pending")))
+except Exception:
+    pass
+PY
