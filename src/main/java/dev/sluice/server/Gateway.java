@@ -210,7 +210,16 @@ public final class Gateway {
     m.gauge("sluice_upstream_exchanges_open", "Upstream HTTP exchanges open now", l::upstreamsOpen);
     m.gauge("sluice_timers_armed", "Request timers armed now", l::timersArmed);
     m.gauge("sluice_breaker_permits_held", "Circuit breaker permits held by running attempts", l::permitsHeld);
+    for (var g : s.registry().groups()) {
+      m.gauge("sluice_queue_depth", "Requests waiting for a deployment's concurrency, per model",
+          () -> g.queue().size(), "model", g.name());
+    }
+    m.gauge("sluice_admission_in_flight", "Requests admitted and not yet ended", () -> s.admission().inFlight());
+    m.gauge("sluice_memory_pressure", "1 while the memory guard refuses new work",
+        () -> s.admission().memory().refusing() ? 1 : 0);
     for (var d : s.registry().deployments()) {
+      m.gauge("sluice_concurrency_limit", "The deployment's current adaptive concurrency limit",
+          () -> d.limiter().limit(), "deployment", d.id(), "provider", d.provider().name());
       m.gauge("sluice_deployment_in_flight", "Attempts in flight per deployment", d::inFlight,
           "deployment", d.id(), "provider", d.provider().name());
       for (String state : new String[] {"closed", "open", "half_open"}) {

@@ -82,17 +82,25 @@ final class Live {
 
   private JsonObject gauges() {
     JsonArray deployments = new JsonArray();
-    for (Deployment d : s.registry().deployments()) {
-      deployments.add(new JsonObject()
-          .put("id", d.id())
-          .put("provider", d.provider().name())
-          .put("in_flight", d.inFlight())
-          .put("breaker", d.health().breakerState())
-          .put("resting", d.health().resting()));
+    int queued = 0;
+    for (var g : s.registry().groups()) {
+      int q = g.queue().size();
+      queued += q;
+      for (Deployment d : g.deployments()) {
+        deployments.add(new JsonObject()
+            .put("id", d.id())
+            .put("provider", d.provider().name())
+            .put("in_flight", d.inFlight())
+            .put("limit", d.limiter().limit())
+            .put("queue", q)
+            .put("breaker", d.health().breakerState())
+            .put("resting", d.health().resting()));
+      }
     }
     var log = s.observability().log();
     return new JsonObject()
         .put("in_flight", s.ledger().requestsInFlight())
+        .put("queue_depth", queued)
         .put("deployments", deployments)
         .put("request_log", log == null ? "disabled" : log.degraded() ? "degraded" : "ok");
   }
