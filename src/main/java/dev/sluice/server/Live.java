@@ -65,6 +65,10 @@ final class Live {
     JsonObject snap = stats.tick(now, gauges());
     try {
       auditor.evaluate(stats.window(60), now);
+      var memory = s.admission().memory();
+      auditor.condition("memory:heap", memory.refusing(), Alerts.Severity.CRITICAL, "memory", "heap",
+          String.format(java.util.Locale.ROOT, "heap use after GC is %.0f%%, above the high watermark;"
+              + " new work is refused until it falls", 100 * memory.lastReading()), now);
       var log = s.observability().log();
       if (log != null) {
         auditor.condition("store:request_log", log.degraded(), Alerts.Severity.WARNING, "store", "request log",
