@@ -107,6 +107,25 @@ class AdminSecurityTest {
   }
 
   @Test
+  void theLiveViewUpgradesToAWebSocketWithTheKeyOnly() throws Exception {
+    String ws = keyed.baseUrl().replace("http://", "ws://") + "/admin/live";
+    var socket = AdmissionHttp.HTTP.newWebSocketBuilder().header("authorization", "Bearer " + ADMIN)
+        .buildAsync(java.net.URI.create(ws), new java.net.http.WebSocket.Listener() { })
+        .get(10, java.util.concurrent.TimeUnit.SECONDS);
+    socket.abort();
+    var browser = AdmissionHttp.HTTP.newWebSocketBuilder()
+        .buildAsync(java.net.URI.create(ws + "?access_token=" + ADMIN), new java.net.http.WebSocket.Listener() { })
+        .get(10, java.util.concurrent.TimeUnit.SECONDS);
+    browser.abort();
+    Throwable refused = org.assertj.core.api.Assertions.catchThrowable(() -> AdmissionHttp.HTTP.newWebSocketBuilder()
+        .buildAsync(java.net.URI.create(ws + "?access_token=nope"), new java.net.http.WebSocket.Listener() { })
+        .get(10, java.util.concurrent.TimeUnit.SECONDS));
+    assertThat(refused).hasCauseInstanceOf(java.net.http.WebSocketHandshakeException.class);
+    assertThat(((java.net.http.WebSocketHandshakeException) refused.getCause()).getResponse().statusCode())
+        .isEqualTo(401);
+  }
+
+  @Test
   void theAdminKeyOpensTheAdminApiToRemoteClients() {
     assumeTrue(remoteKeyed != null, "this machine has no non-loopback address to connect from");
     for (String e : ENDPOINTS.strip().split("\n")) {
