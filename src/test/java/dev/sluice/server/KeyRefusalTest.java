@@ -252,6 +252,32 @@ class KeyRefusalTest {
     assertThat(chat(gw, k, null).status()).as("its slot is back").isEqualTo(200);
   }
 
+  /** A key's concurrency is held for a whole stream and given back when it ends or its client leaves. */
+  @Test
+  void aStreamHoldsTheKeysConcurrencyUntilItEndsOrItsClientLeaves() throws Exception {
+    String k = newKey("{\"max_concurrency\":1}");
+    Reply done = chat(gw, k, "\"stream\":true");
+    assertThat(done.status()).isEqualTo(200);
+    assertThat(done.body()).contains("data: [DONE]");
+    assertThat(chat(gw, k, "\"stream\":true").status()).as("given back at the end").isEqualTo(200);
+
+    byte[] body = TestGateway.chat("\"stream\":true,\"sim\":{\"tokens_per_second\":5,\"output_tokens\":100}")
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", gw.gateway().port())) {
+      s.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\n"
+          + "content-type: application/json\r\nauthorization: Bearer " + k + "\r\ncontent-length: " + body.length
+          + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+      s.getOutputStream().write(body);
+      s.getOutputStream().flush();
+      byte[] head = new byte[12];
+      assertThat(s.getInputStream().readNBytes(head, 0, 12)).isEqualTo(12);
+      assertThat(new String(head, java.nio.charset.StandardCharsets.ISO_8859_1)).isEqualTo("HTTP/1.1 200");
+      assertError(chat(gw, k, null), 429, "rate_limit_error", "concurrency");
+    }
+    gw.awaitAtRest();
+    assertThat(chat(gw, k, null).status()).as("given back when the client left").isEqualTo(200);
+  }
+
   /** The model's own ceiling, with the model configured in code (see the disabled YAML case below). */
   @Test
   void maxTokensAboveTheModelsCeilingIs400() {
