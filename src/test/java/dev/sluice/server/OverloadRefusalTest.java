@@ -184,6 +184,29 @@ class OverloadRefusalTest {
   }
 
   /**
+   * A request refused by the gateway's own capacity never reached a provider and used no tokens: its
+   * estimate must not stay charged to the key's tokens per minute.
+   */
+  @org.junit.jupiter.api.Disabled("Bug in resilience/Execution.java (reported, not fixed here): Execution.end releases"
+      + " the ticket with Usage.UNKNOWN (-1) when no attempt ran, and KeyLimits.reconcile keeps the estimate for"
+      + " unknown usage, so queue_full, deadline_unmeetable and deadline-in-queue refusals cost the key its estimate")
+  @Test
+  void aCapacityRefusalCostsTheKeyNoTokens() throws Exception {
+    try (TestGateway gw = TestGateway.start(yaml("queue: { size: 0 }"))) {
+      String limited = AdmissionHttp.createKey(gw, null, "{\"name\":\"t\",\"tpm\":1000}").get("key").asText();
+      String other = AdmissionHttp.createKey(gw, null, "{\"name\":\"o\"}").get("key").asText();
+      CompletableFuture<Reply> busy = chatAsync(gw, other, slow(1000));
+      await().atMost(Duration.ofSeconds(10)).until(() -> gw.sim().stats().requests() == 1);
+      assertError(chat(gw, limited, "\"max_tokens\":600"), 503, "overloaded_error", "queue_full");
+      assertThat(busy.get(30, TimeUnit.SECONDS).status()).isEqualTo(200);
+      gw.awaitAtRest();
+      Reply r = chat(gw, limited, "\"max_tokens\":600");
+      assertThat(r.status()).as("%s", r).isEqualTo(200);
+      gw.awaitAtRest();
+    }
+  }
+
+  /**
    * A client that hangs up while its request waits in the queue leaves the queue at once, and the
    * slot that frees later goes to no one on its behalf.
    */
