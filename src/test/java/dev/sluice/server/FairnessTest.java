@@ -144,7 +144,9 @@ class FairnessTest {
       String b = createKey(gw, null, "{\"name\":\"steady\",\"priority\":\"high\"}").get("key").asText();
       Outcome o = run(gw, a, 40, b);
       assertBGotItsShare(o);
-      assertThat(o.maxQueued()).as("A's flood waited in the queue").isGreaterThan(20);
+      // the queue holds what can finish within 2 s (some 20 requests); the rest of A's flood is shed at once
+      assertThat(o.maxQueued()).as("A's flood waited in the queue").isGreaterThanOrEqualTo(8);
+      assertThat(o.a(503)).as("A's excess refused as deadline_unmeetable").isGreaterThan(0);
       assertThat(o.a(200)).as("high cannot take everything: A got the slots B did not need").isGreaterThan(50);
       assertThat(o.a(-1)).isZero();
     }
