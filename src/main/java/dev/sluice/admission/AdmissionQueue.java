@@ -57,6 +57,8 @@ public final class AdmissionQueue {
   private final Map<Priority, Double> served = new EnumMap<>(Priority.class);
   private final LongSupplier clock;
   private final Slots slots;
+  /** Dispatches per share of the class served last: where a class that was idle rejoins. */
+  private double virtualTime;
   private long seq;
   private int size;
 
@@ -82,7 +84,12 @@ public final class AdmissionQueue {
         && clock.getAsLong() + wait + w.expectedServiceNanos() > w.deadlineNanos()) {
       return Refusal.DEADLINE_UNMEETABLE;
     }
-    classes.get(w.priority()).add(new Entry(w, seq++));
+    Priority p = w.priority();
+    if (classes.get(p).isEmpty()) {
+      // an idle class rejoins at the current pace: being idle earns it no credit to take every slot with
+      served.put(p, Math.max(served.get(p), virtualTime * shares.get(p)));
+    }
+    classes.get(p).add(new Entry(w, seq++));
     size++;
     return null;
   }
@@ -148,6 +155,7 @@ public final class AdmissionQueue {
           return;
         }
         Priority p = next();
+        virtualTime = served.get(p) / shares.get(p);
         Entry e = classes.get(p).poll();
         size--;
         served.put(p, served.get(p) + 1);
@@ -188,6 +196,7 @@ public final class AdmissionQueue {
       for (Priority p : Priority.values()) {
         served.put(p, served.get(p) / 2);
       }
+      virtualTime /= 2;
     }
   }
 

@@ -76,6 +76,11 @@ final class KeysCommand implements Runnable {
 
     @Override
     public Integer call() throws Exception {
+      if (name.isBlank() || name.trim().length() > 100) {
+        System.err.println("--name must be a non-empty name of at most 100 characters");
+        return 2;
+      }
+      name = name.trim();
       Priority p = Priority.parse(priority);
       if (p == null) {
         System.err.println("--priority must be high, normal or low");

@@ -33,6 +33,7 @@ final class AdminApi {
   private static final Set<String> REQUEST_PARAMS = Set.of("since", "until", "model", "provider", "key", "outcome",
       "limit", "cursor", "access_token");
   private static final Set<String> OUTCOMES = outcomes();
+  private static final int ADMIN_BODY_LIMIT = 64 * 1024;
 
   private final Vertx vertx;
   private final Services s;
@@ -53,20 +54,28 @@ final class AdminApi {
   void mount(Router r) {
     r.get("/metrics").handler(this::metrics);
     r.route("/admin/*").handler(auth);
+    r.route("/admin/*").failureHandler(this::failed);
     r.get("/admin/requests").handler(this::requests);
     r.get("/admin/requests/export").handler(this::export);
     r.get("/admin/stats").handler(this::stats);
     r.get("/admin/status").handler(this::status);
-    r.post("/admin/*").handler(BodyHandler.create().setBodyLimit(64 * 1024));
+    r.post("/admin/*").handler(BodyHandler.create().setBodyLimit(ADMIN_BODY_LIMIT));
     r.post("/admin/keys").handler(this::createKey);
     r.get("/admin/keys").handler(this::listKeys);
     r.delete("/admin/keys/:id").handler(this::revokeKey);
     r.post("/admin/keys/:id/revoke").handler(this::revokeKey);
     r.get("/admin/alerts").handler(this::alerts);
     r.post("/admin/alerts/:id/ack").handler(this::acknowledge);
-    r.get("/admin/live").handler(ctx -> ctx.request().toWebSocket()
-        .onSuccess(ws -> live.hub().add(ws))
-        .onFailure(t -> bad(ctx, null, "/admin/live is a WebSocket endpoint")));
+    r.get("/admin/live").handler(ctx -> {
+      if (!"websocket".equalsIgnoreCase(ctx.request().getHeader(HttpHeaders.UPGRADE))) {
+        // checked here: a refused upgrade would be answered by Vert.x itself, in plain text
+        bad(ctx, null, "/admin/live is a WebSocket endpoint");
+        return;
+      }
+      ctx.request().toWebSocket()
+          .onSuccess(ws -> live.hub().add(ws))
+          .onFailure(t -> bad(ctx, null, "/admin/live is a WebSocket endpoint"));
+    });
     r.get("/ui").handler(ctx -> {
       if (ctx.request().path().equals("/ui")) {
         ctx.redirect("/ui/");
@@ -76,6 +85,20 @@ final class AdminApi {
     });
     r.route("/ui/vendor/*").handler(StaticHandler.create("META-INF/resources/webjars").setCachingEnabled(true));
     r.route("/ui/*").handler(StaticHandler.create("webroot/ui").setIndexPage("index.html").setCachingEnabled(false));
+  }
+
+  /** A request the router gave up on (a body over the limit): a 4xx in OpenAI's shape, not a logged error. */
+  private void failed(RoutingContext ctx) {
+    int status = ctx.statusCode();
+    if (status == 413) {
+      ErrorResponder.send(ctx.response(), new ApiError(413, ApiError.INVALID_REQUEST, "request_too_large", null,
+          "the body is larger than the " + ADMIN_BODY_LIMIT + " bytes the admin API accepts"));
+    } else if (status >= 400 && status < 500) {
+      ErrorResponder.send(ctx.response(), new ApiError(status, ApiError.INVALID_REQUEST, "invalid_request", null,
+          "the request could not be read"));
+    } else {
+      ctx.next();
+    }
   }
 
   private boolean requireKeys(RoutingContext ctx) {

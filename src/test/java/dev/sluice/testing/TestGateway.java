@@ -47,7 +47,11 @@ public final class TestGateway implements AutoCloseable {
   }
 
   public static TestGateway start(String yaml, Map<String, String> env) {
-    SluiceConfig config = new ConfigLoader(env).loadText(yaml, "test");
+    return start(new ConfigLoader(env).loadText(yaml, "test"));
+  }
+
+  /** A gateway for a configuration built or adjusted in code. */
+  public static TestGateway start(SluiceConfig config) {
     try {
       java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("sluice-test");
       dir.toFile().deleteOnExit();

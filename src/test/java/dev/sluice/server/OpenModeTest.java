@@ -1,0 +1,73 @@
+package dev.sluice.server;
+
+import static dev.sluice.server.AdmissionHttp.assertError;
+import static dev.sluice.server.AdmissionHttp.auth;
+import static dev.sluice.server.AdmissionHttp.createKey;
+import static dev.sluice.server.AdmissionHttp.send;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.sluice.server.AdmissionHttp.Reply;
+import dev.sluice.testing.TestGateway;
+import java.net.InetAddress;
+import org.junit.jupiter.api.Test;
+
+/**
+ * With no keys the API is open to loopback clients only; the first key closes it. The gateway
+ * listens on every interface and the test reaches it through this machine's non-loopback address
+ * too, so the gateway sees a remote client.
+ */
+class OpenModeTest {
+  static final String YAML = """
+      server: { host: 0.0.0.0, port: 0, event_loops: 1 }
+      providers:
+        sim: { type: sim, seed: 7 }
+      models:
+        demo:
+          deployments:
+            - { id: sim-a, provider: sim, model: sim-fast }
+      """;
+
+  private static Reply chat(String base, String key) {
+    return send(base, "POST", "/v1/chat/completions", TestGateway.chat(null), auth(key));
+  }
+
+  @Test
+  void openOnLoopbackOnlyUntilTheFirstKey() {
+    InetAddress remote = AdmissionHttp.nonLoopbackAddress();
+    assumeTrue(remote != null, "this machine has no non-loopback address to connect from");
+    try (TestGateway gw = TestGateway.start(YAML)) {
+      String local = gw.baseUrl();
+      String far = "http://" + remote.getHostAddress() + ":" + gw.gateway().port();
+
+      // no keys: loopback clients need none, and a provider-style key of their own is not judged
+      assertThat(chat(local, null).status()).isEqualTo(200);
+      assertThat(chat(local, "sk-their-own-openai-key").status()).isEqualTo(200);
+      // a remote client is refused, with or without something that looks like a key
+      Reply r = chat(far, null);
+      assertError(r, 401, "authentication_error", "missing_api_key");
+      assertThat(r.json().get("error").get("message").asText()).contains("loopback");
+      assertError(chat(far, "sk-their-own-openai-key"), 401, "authentication_error", "invalid_api_key");
+      gw.awaitAtRest();
+      assertThat(gw.sim().stats().requests()).isEqualTo(2);
+
+      // the first key closes open mode at once, for everyone
+      String key = createKey(gw, null, "{\"name\":\"first\"}").get("key").asText();
+      assertError(chat(local, null), 401, "authentication_error", "missing_api_key");
+      assertError(chat(local, "sk-their-own-openai-key"), 401, "authentication_error", "invalid_api_key");
+      assertThat(chat(local, key).status()).isEqualTo(200);
+      assertThat(chat(far, key).status()).as("a key works from anywhere").isEqualTo(200);
+      gw.awaitAtRest();
+      assertThat(gw.sim().stats().requests()).isEqualTo(4);
+    }
+  }
+
+  @Test
+  void openWithoutKeysCanBeSwitchedOff() {
+    try (TestGateway gw = TestGateway.start(YAML + "admission: { open_without_keys: false }\n")) {
+      assertError(chat(gw.baseUrl(), null), 401, "authentication_error", "missing_api_key");
+      gw.awaitAtRest();
+      assertThat(gw.sim().stats().requests()).isZero();
+    }
+  }
+}
