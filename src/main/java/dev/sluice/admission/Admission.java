@@ -70,16 +70,16 @@ public final class Admission {
   public ApiError authenticate(Ticket t, String authorization, boolean loopback) {
     String presented = bearer(authorization);
     if (presented == null) {
-      if (!keys.anyLive() && config.openWithoutKeys() && loopback) {
+      if (!keys.requiresKeys() && config.openWithoutKeys() && loopback) {
         return null;
       }
-      return unauthorized("missing_api_key", keys.anyLive()
+      return unauthorized("missing_api_key", keys.requiresKeys()
           ? "this gateway needs an API key: send 'Authorization: Bearer <key>'"
           : "no API keys exist yet and this client is not on loopback; create one with 'sluice keys create'");
     }
     ApiKey k = keys.lookup(presented);
     if (k == null) {
-      if (!keys.anyLive() && config.openWithoutKeys() && loopback) {
+      if (!keys.requiresKeys() && config.openWithoutKeys() && loopback) {
         return null; // open gateway: a client's own provider-style key is not ours to judge
       }
       return unauthorized("invalid_api_key", "the API key is not valid");
@@ -90,6 +90,21 @@ public final class Admission {
     t.identify(limitsOf(k));
     t.priority(k.priority());
     return null;
+  }
+
+  /** The same judgement of a caller without admitting anything (for {@code /v1/models}). */
+  public ApiError checkCaller(String authorization, boolean loopback) {
+    String presented = bearer(authorization);
+    if (presented == null) {
+      return !keys.requiresKeys() && config.openWithoutKeys() && loopback ? null
+          : unauthorized("missing_api_key", "this gateway needs an API key: send 'Authorization: Bearer <key>'");
+    }
+    ApiKey k = keys.lookup(presented);
+    if (k == null) {
+      return !keys.requiresKeys() && config.openWithoutKeys() && loopback ? null
+          : unauthorized("invalid_api_key", "the API key is not valid");
+    }
+    return k.revoked() ? unauthorized("revoked_api_key", "the API key was revoked") : null;
   }
 
   /** Per-key checks once the body is read: model allowed, max_tokens ceiling, rates, concurrency. */

@@ -31,9 +31,17 @@ public final class KeyRing {
     return k != null && KeyHash.same(k.hash(), hash) ? k : null;
   }
 
-  /** True once at least one live key exists: from then on every request needs one. */
+  /** At least one key is live. */
   public boolean anyLive() {
     return anyLive;
+  }
+
+  /**
+   * True once any key was ever created, revoked ones included: from then on every request needs a
+   * live key. Revoking the last key must close the gateway, not open it again.
+   */
+  public boolean requiresKeys() {
+    return !byHash.isEmpty();
   }
 
   public int size() {

@@ -562,8 +562,8 @@ public final class ConfigLoader {
       List<String> fallbacks = new java.util.ArrayList<>(s.strings("fallbacks"));
       topFallbacks.getOrDefault(name, List.of()).stream().filter(f -> !fallbacks.contains(f)).forEach(fallbacks::add);
       ResilienceConfig own = ResilienceParser.parse(s.section("resilience"), resilience);
-      s.rejectUnknown();
       int maxTokens = s.integer("max_tokens", -1, -1, Integer.MAX_VALUE);
+      s.rejectUnknown();
       out.put(name, new ModelConfig(name, aliases, deployments, fallbacks, own, maxTokens));
     });
     return out;

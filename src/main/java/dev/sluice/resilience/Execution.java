@@ -730,7 +730,9 @@ public final class Execution implements Attempt.Owner {
       plan.group().queue().remove(waiter);
       ctx.ledger().dequeued();
     }
-    ticket.release(usage.total());
+    // an answer that never came used no tokens; one that came without a usage report keeps its estimate
+    boolean answered = outcome == Outcome.SUCCESS || outcome == Outcome.TRUNCATED;
+    ticket.release(answered ? usage.total() : 0);
     cancelTimer(deadlineTimer);
     deadlineTimer = -1;
     cancelTimer(hedgeTimer);

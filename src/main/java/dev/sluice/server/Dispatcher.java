@@ -43,7 +43,15 @@ final class Dispatcher implements Handler<HttpServerRequest> {
       case "/health", "/healthz" -> get(req, info::health);
       case "/ready", "/readyz" -> get(req, info::ready);
       case "/version" -> get(req, info::version);
-      case "/v1/models" -> get(req, info::models);
+      case "/v1/models" -> get(req, r -> {
+        // like OpenAI's, the model list needs a key once keys exist
+        ApiError denied = s.admission().checkCaller(r.getHeader("authorization"), AdminAuth.isLoopback(r));
+        if (denied != null) {
+          ErrorResponder.send(r.response(), denied);
+        } else {
+          info.models(r);
+        }
+      });
       default -> fallback.handle(req);
     }
   }

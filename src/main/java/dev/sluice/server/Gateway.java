@@ -183,7 +183,7 @@ public final class Gateway {
         return null;
       }, false));
       long[] timers = {memoryTimer, keyTimer};
-      if (!ring.anyLive()) {
+      if (!ring.requiresKeys()) {
         LOG.info("no API keys exist: the API answers loopback clients only, without a key"
             + " (create one with 'sluice keys create')");
       } else {

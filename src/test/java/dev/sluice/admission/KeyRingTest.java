@@ -37,7 +37,9 @@ class KeyRingTest {
     KeyRing ring = new KeyRing();
     ring.replace(List.of(stored("key_1", KeyHash.newKey(), 5)));
     assertThat(ring.anyLive()).isFalse();
+    assertThat(ring.requiresKeys()).as("a revoked key keeps the gateway closed").isTrue();
     ring.replace(List.of());
+    assertThat(ring.requiresKeys()).isFalse();
     assertThat(ring.size()).isZero();
     assertThat(ring.anyLive()).isFalse();
   }

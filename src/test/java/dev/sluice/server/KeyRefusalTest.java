@@ -28,7 +28,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -298,8 +297,6 @@ class KeyRefusalTest {
     }
   }
 
-  @Disabled("ConfigLoader.models() calls rejectUnknown() before it reads max_tokens, so 'max_tokens' on a model"
-      + " is refused as an unknown key; enable once config/ConfigLoader.java reads it first")
   @Test
   void aModelsMaxTokensIsReadFromYaml() {
     try (TestGateway g = TestGateway.start("""

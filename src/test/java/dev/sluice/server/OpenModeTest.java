@@ -63,6 +63,22 @@ class OpenModeTest {
   }
 
   @Test
+  void revokingTheLastKeyDoesNotReopenTheGateway() {
+    try (TestGateway gw = TestGateway.start(YAML)) {
+      assertThat(send(gw.baseUrl(), "GET", "/v1/models", null, auth(null)).status()).isEqualTo(200);
+      String key = createKey(gw, null, "{\"name\":\"only\"}").get("key").asText();
+      assertError(send(gw.baseUrl(), "GET", "/v1/models", null, auth(null)), 401, "authentication_error",
+          "missing_api_key");
+      assertThat(send(gw.baseUrl(), "GET", "/v1/models", null, auth(key)).status()).isEqualTo(200);
+      assertThat(send(gw.baseUrl(), "DELETE", "/admin/keys/only", null, auth(null)).status()).isEqualTo(200);
+      assertError(chat(gw.baseUrl(), null), 401, "authentication_error", "missing_api_key");
+      assertError(chat(gw.baseUrl(), key), 401, "authentication_error", "revoked_api_key");
+      gw.awaitAtRest();
+      assertThat(gw.sim().stats().requests()).isZero();
+    }
+  }
+
+  @Test
   void openWithoutKeysCanBeSwitchedOff() {
     try (TestGateway gw = TestGateway.start(YAML + "admission: { open_without_keys: false }\n")) {
       assertError(chat(gw.baseUrl(), null), 401, "authentication_error", "missing_api_key");

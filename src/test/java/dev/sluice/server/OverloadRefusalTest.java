@@ -187,9 +187,6 @@ class OverloadRefusalTest {
    * A request refused by the gateway's own capacity never reached a provider and used no tokens: its
    * estimate must not stay charged to the key's tokens per minute.
    */
-  @org.junit.jupiter.api.Disabled("Bug in resilience/Execution.java (reported, not fixed here): Execution.end releases"
-      + " the ticket with Usage.UNKNOWN (-1) when no attempt ran, and KeyLimits.reconcile keeps the estimate for"
-      + " unknown usage, so queue_full, deadline_unmeetable and deadline-in-queue refusals cost the key its estimate")
   @Test
   void aCapacityRefusalCostsTheKeyNoTokens() throws Exception {
     try (TestGateway gw = TestGateway.start(yaml("queue: { size: 0 }"))) {
