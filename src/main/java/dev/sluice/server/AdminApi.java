@@ -344,6 +344,7 @@ final class AdminApi {
           .put("id", d.id())
           .put("provider", d.provider().name())
           .put("in_flight", d.inFlight())
+          .put("concurrency_limit", d.limiter().limit())
           .put("breaker", d.health().breakerState())
           .put("resting", d.health().resting())
           .put("first_byte_p95_ms", ms(d.health().latency(false).quantile(0.95)))
@@ -353,7 +354,18 @@ final class AdminApi {
         .put("version", s.version())
         .put("ledger", s.ledger().toJson())
         .put("request_log", logStatus())
+        .put("admission", new JsonObject()
+            .put("in_flight", s.admission().inFlight())
+            .put("memory_pressure", s.admission().memory().refusing())
+            .put("heap_after_gc", s.admission().memory().lastReading())
+            .put("queues", queues()))
         .put("deployments", deployments));
+  }
+
+  private JsonObject queues() {
+    JsonObject q = new JsonObject();
+    s.registry().groups().forEach(g -> q.put(g.name(), g.queue().size()));
+    return q;
   }
 
   JsonObject logStatus() {
