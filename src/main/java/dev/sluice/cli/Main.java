@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 /** The {@code sluice} command. */
 @Command(name = "sluice", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "A gateway for LLM APIs that makes every call finish or fail on time.",
-    subcommands = {ServeCommand.class, SimCommand.class, ConfigCommand.class, KeysCommand.class, BenchCommand.class})
+    subcommands = {ServeCommand.class, SimCommand.class, ConfigCommand.class, KeysCommand.class, ReportCommand.class, BenchCommand.class})
 public final class Main implements Runnable {
   @CommandLine.Spec
   CommandLine.Model.CommandSpec spec;

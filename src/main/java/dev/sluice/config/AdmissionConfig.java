@@ -30,11 +30,11 @@ public record AdmissionConfig(int maxInFlight, int queueSize, Map<String, Double
    * streams and total time otherwise.
    *
    * @param algorithm {@code gradient} (default), {@code vegas}, {@code aimd} or {@code fixed}
-   * @param initial   starting limit; default 20
-   * @param min       floor; default 1
-   * @param max       ceiling; default 1000
+   * @param initial   starting limit; default 100 (LLM calls last seconds: a provider serves many at once)
+   * @param min       floor; default 4
+   * @param max       ceiling; default 4096
    */
   public record Limit(String algorithm, int initial, int min, int max) {
-    public static final Limit DEFAULTS = new Limit("gradient", 20, 1, 1000);
+    public static final Limit DEFAULTS = new Limit("gradient", 100, 4, 4096);
   }
 }

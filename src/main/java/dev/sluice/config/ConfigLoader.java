@@ -129,16 +129,12 @@ public final class ConfigLoader {
     fb.keys().forEach(k -> fallbacks.put(k, fb.strings(k)));
     Map<String, ModelConfig> models = models(top, providers, deadline, resilience, fallbacks, problems, quietAutoOff);
     checkFallbacks(fb, models, fallbacks, problems);
-    top.rejectUnknown();
-
-    if (problems.hasErrors()) {
-      return new Result(null, problems.all());
-    }
     StoreConfig store = store(top.section("store"));
     AdmissionConfig admission = admission(top.section("admission"));
     Section admin = top.section("admin");
     String adminKey = admin.string("key", env.getOrDefault("SLUICE_ADMIN_KEY", ""));
     admin.rejectUnknown();
+    top.rejectUnknown();
     if (problems.hasErrors()) {
       return new Result(null, problems.all());
     }
@@ -391,9 +387,10 @@ public final class ConfigLoader {
     int maxConn = s.integer("max_connections", ProviderConfig.DEFAULT_MAX_CONNECTIONS, 1, 1_000_000);
     boolean passthrough = s.bool("passthrough", preset != null);
     Map<String, String> headers = s.stringMap("headers");
+    boolean http2 = s.bool("http2", false);
     s.rejectUnknown();
     return new ProviderConfig(name, type, preset == null ? null : preset.name(), uri, Secret.of(key), headers,
-        timeouts, maxConn, passthrough, enabled, sim);
+        timeouts, maxConn, passthrough, enabled, sim, http2);
   }
 
   private static URI parseUrl(String url, String path, Problems problems) {

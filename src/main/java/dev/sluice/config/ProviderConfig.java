@@ -18,6 +18,8 @@ import java.util.Objects;
  * @param passthrough    whether clients may address {@code name/<upstream model>} directly
  * @param enabled        false when a required key or host is missing from the environment
  * @param sim            simulator settings when {@code type} is {@code sim}
+ * @param http2          speak HTTP/2 upstream (ALPN over TLS, prior knowledge in clear text): many
+ *                       concurrent streams share a few connections
  */
 public record ProviderConfig(
     String name,
@@ -30,7 +32,8 @@ public record ProviderConfig(
     int maxConnections,
     boolean passthrough,
     boolean enabled,
-    SimSettings sim) {
+    SimSettings sim,
+    boolean http2) {
 
   public static final int DEFAULT_MAX_CONNECTIONS = 4096;
 
@@ -45,7 +48,7 @@ public record ProviderConfig(
   /** The same provider at another address (an in-process simulator learns its port at start). */
   public ProviderConfig withBaseUrl(URI url) {
     return new ProviderConfig(name, type, preset, url, apiKey, headers, timeouts, maxConnections, passthrough,
-        enabled, sim);
+        enabled, sim, http2);
   }
 
   public boolean isSim() {

@@ -6,6 +6,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -35,6 +36,11 @@ public final class UpstreamClients {
       PoolOptions pool = new PoolOptions()
           .setHttp1MaxSize(p.maxConnections())
           .setMaxWaitQueueSize(-1);
+      if (p.http2()) {
+        // multiplexed: a handful of connections carry thousands of concurrent streams
+        options.setProtocolVersion(HttpVersion.HTTP_2).setUseAlpn(ssl).setHttp2ClearTextUpgrade(false);
+        pool.setHttp2MaxSize(Math.max(1, Math.min(p.maxConnections(), 64)));
+      }
       clients.put(p.name(), vertx.httpClientBuilder().with(options).with(pool).build());
     }
   }

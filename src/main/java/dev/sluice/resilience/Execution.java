@@ -13,6 +13,7 @@ import dev.sluice.envelope.BodyRewriter;
 import dev.sluice.envelope.Envelope;
 import dev.sluice.errors.ApiError;
 import dev.sluice.errors.ErrorResponder;
+import dev.sluice.errors.SluiceHeaders;
 import dev.sluice.provider.UpstreamClients;
 import dev.sluice.provider.UpstreamRequest;
 import dev.sluice.provider.openai.OpenAiCompatible;
@@ -347,13 +348,13 @@ public final class Execution implements Attempt.Owner {
       }
     }
     sluiceHeaders(a.deployment());
-    resp.putHeader("x-sluice-overhead-ms", formatMs(Math.max(0, overheadMs)));
+    resp.putHeader(SluiceHeaders.OVERHEAD_MS, formatMs(Math.max(0, overheadMs)));
     copyProviderHeaders(a.headers());
     if (a.eventStream()) {
       resp.setStatusCode(200);
       resp.putHeader(HttpHeaders.CONTENT_TYPE, EVENT_STREAM);
       resp.putHeader(HttpHeaders.CACHE_CONTROL, NO_CACHE);
-      resp.putHeader("x-accel-buffering", "no");
+      resp.putHeader(SluiceHeaders.ACCEL_BUFFERING, SluiceHeaders.NO);
       resp.setChunked(true);
       return true;
     }
@@ -392,7 +393,7 @@ public final class Execution implements Attempt.Owner {
       String reason = why.name().toLowerCase(Locale.ROOT);
       ctx.telemetry().retrySkipped(env.model(), reason);
       if (!resp.headWritten()) {
-        resp.putHeader("x-sluice-retry-skipped", reason);
+        resp.putHeader(SluiceHeaders.RETRY_SKIPPED, reason);
       }
     }
     respondFailure(d, f);
@@ -592,7 +593,7 @@ public final class Execution implements Attempt.Owner {
       return;
     }
     sluiceHeaders(d);
-    resp.putHeader("x-sluice-upstream-status", String.valueOf(status));
+    resp.putHeader(SluiceHeaders.UPSTREAM_STATUS, String.valueOf(status));
     copyProviderHeaders(upstreamHeaders);
     Buffer out = errorBody;
     String type = upstreamHeaders == null ? null : upstreamHeaders.get(HttpHeaders.CONTENT_TYPE);
@@ -670,11 +671,11 @@ public final class Execution implements Attempt.Owner {
     if (resp.headWritten()) {
       return;
     }
-    resp.putHeader("x-sluice-provider", d.provider().name());
-    resp.putHeader("x-sluice-deployment", d.id());
-    resp.putHeader("x-sluice-attempts", attempts + " (" + trail() + ")");
+    resp.putHeader(SluiceHeaders.PROVIDER, d.provider().name());
+    resp.putHeader(SluiceHeaders.DEPLOYMENT, d.id());
+    resp.putHeader(SluiceHeaders.ATTEMPTS, attempts + " (" + trail() + ")");
     if (hedged) {
-      resp.putHeader("x-sluice-hedged", "true");
+      resp.putHeader(SluiceHeaders.HEDGED, SluiceHeaders.TRUE);
     }
   }
 
@@ -689,7 +690,7 @@ public final class Execution implements Attempt.Owner {
           || k.regionMatches(true, 0, "openai-", 0, 7)) {
         resp.headers().add(k, h.getValue());
       } else if (k.equalsIgnoreCase("x-request-id")) {
-        resp.putHeader("x-upstream-request-id", h.getValue());
+        resp.putHeader(SluiceHeaders.UPSTREAM_REQUEST_ID, h.getValue());
       }
     }
   }

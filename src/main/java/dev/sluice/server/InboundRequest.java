@@ -10,6 +10,7 @@ import dev.sluice.envelope.Endpoint;
 import dev.sluice.envelope.Envelope;
 import dev.sluice.errors.ApiError;
 import dev.sluice.errors.ErrorResponder;
+import dev.sluice.errors.SluiceHeaders;
 import dev.sluice.resilience.Execution;
 import dev.sluice.routing.ModelGroup;
 import dev.sluice.routing.RoutePlan;
@@ -57,7 +58,7 @@ final class InboundRequest {
 
   void start() {
     s.ledger().requestOpened();
-    resp.putHeader("x-request-id", requestId);
+    resp.putHeader(SluiceHeaders.REQUEST_ID, requestId);
     Admission.Decision entry = s.admission().enter();
     if (entry.error() != null) {
       shed(entry);

@@ -7,12 +7,16 @@ import dev.sluice.telemetry.LiveStats;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Drives the live view: once a second closes the {@link LiveStats} interval, runs the
  * {@link Auditor}'s rules, and sends the snapshot to every open dashboard.
  */
 final class Live {
+  private static final Logger LOG = LoggerFactory.getLogger(Live.class);
+
   private final Vertx vertx;
   private final Services s;
   private final LiveStats stats;
@@ -21,6 +25,7 @@ final class Live {
   private final LiveHub hub;
   private long tickTimer = -1;
   private long pingTimer = -1;
+  private boolean auditorFailing;
 
   Live(Vertx vertx, Services s, LiveStats stats, Alerts alerts, Auditor auditor) {
     this.vertx = vertx;
@@ -58,11 +63,19 @@ final class Live {
   private void tick() {
     long now = System.currentTimeMillis();
     JsonObject snap = stats.tick(now, gauges());
-    auditor.evaluate(stats.window(60), now);
-    var log = s.observability().log();
-    if (log != null) {
-      auditor.condition("store:request_log", log.degraded(), Alerts.Severity.WARNING, "store", "request log",
-          "the request log cannot be written (" + log.lastError() + "); records are being dropped", now);
+    try {
+      auditor.evaluate(stats.window(60), now);
+      var log = s.observability().log();
+      if (log != null) {
+        auditor.condition("store:request_log", log.degraded(), Alerts.Severity.WARNING, "store", "request log",
+            "the request log cannot be written (" + log.lastError() + "); records are being dropped", now);
+      }
+      auditorFailing = false;
+    } catch (RuntimeException e) {
+      if (!auditorFailing) { // once per run of failures, not every second
+        LOG.error("the auditor's rules failed; the live view carries on without them", e);
+        auditorFailing = true;
+      }
     }
     hub.broadcast(snap);
   }

@@ -21,16 +21,50 @@ public record Usage(int promptTokens, int completionTokens) {
     return Math.max(0, promptTokens) + Math.max(0, completionTokens);
   }
 
-  /** From a non-streaming answer: the top-level {@code usage} object. */
+  private static final byte[] USAGE_KEY = "\"usage\"".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+  /**
+   * From a non-streaming answer: the top-level {@code usage} object. OpenAI-compatible servers put
+   * it last, so the body is searched from its end and only that object is parsed; a body without it
+   * costs one backwards scan.
+   */
   public static Usage ofAnswer(Buffer body) {
     if (body == null || body.length() == 0) {
       return UNKNOWN;
     }
-    try (JsonParser p = JSON.createParser(body.getBytes())) {
-      return topLevelUsage(p);
-    } catch (IOException e) {
+    int at = lastIndexOf(body, USAGE_KEY);
+    if (at < 0) {
       return UNKNOWN;
     }
+    // parse {"usage": ...} by wrapping the member in braces
+    int end = body.length();
+    byte[] member = body.getBytes(at, end);
+    byte[] wrapped = new byte[member.length + 1];
+    wrapped[0] = '{';
+    System.arraycopy(member, 0, wrapped, 1, member.length);
+    try (JsonParser p = JSON.createParser(wrapped)) {
+      return topLevelUsage(p);
+    } catch (IOException e) {
+      // the text after "usage" was not an object member after all (e.g. inside a string)
+      try (JsonParser p = JSON.createParser(body.getBytes())) {
+        return topLevelUsage(p);
+      } catch (IOException e2) {
+        return UNKNOWN;
+      }
+    }
+  }
+
+  private static int lastIndexOf(Buffer b, byte[] needle) {
+    outer:
+    for (int i = b.length() - needle.length; i >= 0; i--) {
+      for (int j = 0; j < needle.length; j++) {
+        if (b.getByte(i + j) != needle[j]) {
+          continue outer;
+        }
+      }
+      return i;
+    }
+    return -1;
   }
 
   /** From the text of a stream's last events: the last event that has a {@code usage} object. */

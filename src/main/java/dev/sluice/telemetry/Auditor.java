@@ -32,14 +32,14 @@ public final class Auditor {
       double timeouts = (double) a[2] / a[0];
       double truncated = (double) a[3] / a[0];
       check(seen, "errors:" + subject, errors, 0.2, 0.5, "errors", subject,
-          String.format(java.util.Locale.ROOT, "%.0f%% of requests to %s failed in the last minute", errors * 100),
+          String.format(java.util.Locale.ROOT, "%.0f%% of requests to %s failed in the last minute", errors * 100, subject),
           epochMillis);
       check(seen, "timeouts:" + subject, timeouts, 0.1, 0.3, "timeouts", subject,
           String.format(java.util.Locale.ROOT, "%.0f%% of requests to %s timed out in the last minute;"
-              + " check its guards or the provider", timeouts * 100), epochMillis);
+              + " check its guards or the provider", timeouts * 100, subject), epochMillis);
       check(seen, "truncated:" + subject, truncated, 0.05, 0.2, "streams", subject,
           String.format(java.util.Locale.ROOT, "%.0f%% of streams from %s were cut short in the last minute",
-              truncated * 100), epochMillis);
+              truncated * 100, subject), epochMillis);
     }
     for (String k : rateKeys) {
       if (!seen.contains(k)) {

@@ -886,4 +886,21 @@ class ConfigLoaderTest {
         .anySatisfy(m -> org.assertj.core.api.Assertions.assertThat(m).contains("MISSPELT_KEY"))
         .noneSatisfy(m -> org.assertj.core.api.Assertions.assertThat(m).contains("EMPTY_OK"));
   }
+
+  @org.junit.jupiter.api.Test
+  void storeAdmissionAndAdminSectionsAreKnownTopLevelKeys() {
+    var r = new ConfigLoader(java.util.Map.of()).check("""
+        store: { url: none }
+        admission: { max_in_flight: 10, queue: { size: 5 } }
+        admin: { key: secret }
+        providers:
+          sim: { type: sim }
+        models:
+          m: { deployments: [{ provider: sim }] }
+        """, "t", java.nio.file.Path.of("."), false);
+    org.assertj.core.api.Assertions.assertThat(r.problems()).isEmpty();
+    org.assertj.core.api.Assertions.assertThat(r.config().store().enabled()).isFalse();
+    org.assertj.core.api.Assertions.assertThat(r.config().admission().queueSize()).isEqualTo(5);
+    org.assertj.core.api.Assertions.assertThat(r.config().adminKey().reveal()).isEqualTo("secret");
+  }
 }

@@ -65,6 +65,7 @@ final class SimExchange {
 
   void run() {
     resp.closeHandler(v -> abandon());
+    resp.exceptionHandler(t -> abandon()); // HTTP/2: the caller reset this stream
     // every decision is drawn now, in a fixed order, so that a seed replays the same story
     double uHang = rnd.nextDouble();
     double uLimit = rnd.nextDouble();

@@ -35,6 +35,7 @@ public final class Simulator {
   private final ConcurrentHashMap<String, RequestsPerMinute> limits = new ConcurrentHashMap<>();
   private volatile String lastRequestTimeout;
   private volatile String lastAuthorization;
+  private volatile String lastHttpVersion;
   private String deploymentId;
   private int port;
 
@@ -76,6 +77,11 @@ public final class Simulator {
     return lastAuthorization;
   }
 
+  /** The HTTP version of the latest request ({@code HTTP_1_1}, {@code HTTP_2}). */
+  public String lastHttpVersion() {
+    return lastHttpVersion;
+  }
+
   public Future<Void> close() {
     return deploymentId == null ? Future.succeededFuture() : vertx.undeploy(deploymentId);
   }
@@ -92,7 +98,8 @@ public final class Simulator {
 
     @Override
     public Future<?> start() {
-      server = vertx.createHttpServer(new HttpServerOptions().setTcpNoDelay(true).setIdleTimeout(0));
+      server = vertx.createHttpServer(new HttpServerOptions().setTcpNoDelay(true).setIdleTimeout(0)
+          .setInitialSettings(new io.vertx.core.http.Http2Settings().setMaxConcurrentStreams(100_000)));
       return server.requestHandler(this::handle).listen(bindPort, host).onSuccess(s -> port = s.actualPort());
     }
 
@@ -124,6 +131,7 @@ public final class Simulator {
       }
       lastRequestTimeout = req.getHeader("x-request-timeout");
       lastAuthorization = req.getHeader("authorization");
+      lastHttpVersion = req.version().name();
       req.body().onSuccess(body -> exchange(req, kind, body));
     }
 
