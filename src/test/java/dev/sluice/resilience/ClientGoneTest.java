@@ -79,8 +79,11 @@ class ClientGoneTest {
     await().atMost(Duration.ofSeconds(5)).until(() -> gw.sim().stats().open() == 0);
   }
 
-  private static RequestRecord lastRecord(String model) {
-    return gw.gateway().recent().latest(20).stream().filter(r -> model.equals(r.model())).findFirst().orElseThrow();
+  private static int ids;
+
+  /** A request id of our own, so that its record can be found. */
+  private static String id() {
+    return "gone-" + (++ids);
   }
 
   @Test
@@ -88,8 +91,9 @@ class ClientGoneTest {
     SimStats s = gw.sim().stats();
     Ledger l = gw.ledger();
     long before = s.requests("waits");
+    String id = id();
     RawClient client = RawClient.send(gw, Calls.body("backing-off", "\"sim\":{\"rate_limit_rate\":1,\"retry_after\":2}"),
-        "X-Request-Timeout: 10s");
+        "X-Request-Timeout: 10s", "X-Request-Id: " + id);
     // the 429 came back and the retry waits for Retry-After: a request in flight, no attempt
     await().atMost(Duration.ofSeconds(3)).until(() -> s.requests("waits") - before == 1
         && l.requestsInFlight() == 1 && l.attemptsInFlight() == 0 && l.timersArmed() >= 2);
@@ -98,7 +102,7 @@ class ClientGoneTest {
     // the retry would have gone out 2 s after the 429: it never does
     await().during(Duration.ofMillis(2_500)).atMost(Duration.ofSeconds(3))
         .until(() -> s.requests("waits") - before == 1);
-    RequestRecord r = lastRecord("backing-off");
+    RequestRecord r = Calls.record(gw, id);
     assertThat(r.outcome()).isEqualTo(Outcome.CLIENT_CLOSED);
     assertThat(r.route()).isEqualTo("w:429");
   }
@@ -108,12 +112,13 @@ class ClientGoneTest {
     SimStats s = gw.sim().stats();
     long before = s.requests("slow");
     long aborted = s.abortedByCaller();
-    RawClient client = RawClient.send(gw, Calls.body("hedged", null), "X-Request-Timeout: 10s");
+    String id = id();
+    RawClient client = RawClient.send(gw, Calls.body("hedged", null), "X-Request-Timeout: 10s", "X-Request-Id: " + id);
     await().atMost(Duration.ofSeconds(2)).until(() -> s.requests("slow") - before == 2);
     client.close();
     await().atMost(Duration.ofSeconds(2)).until(() -> s.abortedByCaller() - aborted == 2);
     gw.awaitAtRest();
-    RequestRecord r = lastRecord("hedged");
+    RequestRecord r = Calls.record(gw, id);
     assertThat(r.outcome()).isEqualTo(Outcome.CLIENT_CLOSED);
     assertThat(r.hedged()).isTrue();
     assertThat(r.route()).contains("h1:cancelled").contains("h2:cancelled");
@@ -123,12 +128,14 @@ class ClientGoneTest {
   void goneMidStreamTheProviderStreamIsClosed() {
     SimStats s = gw.sim().stats();
     long aborted = s.abortedByCaller();
-    RawClient client = RawClient.send(gw, Calls.body("streaming", "\"stream\":true"), "X-Request-Timeout: 30s");
+    String id = id();
+    RawClient client = RawClient.send(gw, Calls.body("streaming", "\"stream\":true"), "X-Request-Timeout: 30s",
+        "X-Request-Id: " + id);
     client.readUntil("\"content\":\" ");
     client.reset();
     await().atMost(Duration.ofSeconds(2)).until(() -> s.abortedByCaller() - aborted == 1);
     gw.awaitAtRest();
-    assertThat(lastRecord("streaming").outcome()).isEqualTo(Outcome.CLIENT_CLOSED);
+    assertThat(Calls.record(gw, id).outcome()).isEqualTo(Outcome.CLIENT_CLOSED);
   }
 
   @Test

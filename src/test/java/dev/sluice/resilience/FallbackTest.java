@@ -108,7 +108,7 @@ class FallbackTest {
     assertThat(c.header("x-sluice-deployment")).isEqualTo("b-ok");
     assertThat(s.requests("bad") - bad).isEqualTo(1);
     assertThat(s.requests("fast") - fast).isEqualTo(1);
-    RequestRecord r = gw.gateway().recent().latest(1).get(0);
+    RequestRecord r = c.record(gw);
     assertThat(r.model()).as("recorded under the model the client asked for").isEqualTo("primary");
     assertThat(r.deployment()).isEqualTo("b-ok");
     assertThat(r.route()).isEqualTo("p-bad:503, b-ok:200");

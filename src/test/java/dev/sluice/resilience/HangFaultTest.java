@@ -104,7 +104,7 @@ class HangFaultTest {
     assertThat(s.hangs() - hangs).isEqualTo(1);
     await().atMost(Duration.ofSeconds(5)).until(() -> s.abortedByCaller() - aborted == 1);
 
-    RequestRecord r = gw.gateway().recent().latest(1).get(0);
+    RequestRecord r = c.record(gw);
     assertThat(r.outcome()).isEqualTo(Outcome.SUCCESS);
     assertThat(r.route()).isEqualTo("hangs:" + guard + ", healthy:200");
     assertThat(r.attempts()).isEqualTo(2);

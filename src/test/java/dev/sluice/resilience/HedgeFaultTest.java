@@ -107,7 +107,7 @@ class HedgeFaultTest {
     assertThat(s.requests("fast") - fast).isEqualTo(1);
     // the loser is cancelled at once: the provider sees its exchange abandoned, long before its 2 s
     await().atMost(Duration.ofMillis(1_500)).until(() -> s.abortedByCaller() - aborted == 1);
-    assertThat(gw.gateway().recent().latest(1).get(0).hedged()).isTrue();
+    assertThat(c.record(gw).hedged()).isTrue();
   }
 
   @Test

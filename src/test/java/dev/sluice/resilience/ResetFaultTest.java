@@ -93,7 +93,7 @@ class ResetFaultTest {
     assertThat(s.requests("fast") - before).as("never retried after the commit point").isEqualTo(1);
     assertThat(s.resets() - resets).isEqualTo(1);
 
-    RequestRecord r = gw.gateway().recent().latest(1).get(0);
+    RequestRecord r = c.record(gw);
     assertThat(r.outcome()).isEqualTo(Outcome.TRUNCATED);
     assertThat(r.attempts()).isEqualTo(1);
   }
@@ -149,6 +149,6 @@ class ResetFaultTest {
     assertThat(s.requests("fast") - before).isEqualTo(1);
     // the stalled exchange was closed by the gateway, not left open at the provider
     await().atMost(Duration.ofSeconds(5)).until(() -> s.abortedByCaller() - aborted == 1);
-    assertThat(gw.gateway().recent().latest(1).get(0).outcome()).isEqualTo(Outcome.TRUNCATED);
+    assertThat(c.record(gw).outcome()).isEqualTo(Outcome.TRUNCATED);
   }
 }

@@ -1,13 +1,18 @@
 package dev.sluice.testing;
 
+import static org.awaitility.Awaitility.await;
+
+import dev.sluice.telemetry.RequestRecord;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 
 /** Small conveniences for fault tests over HTTP: timed calls and what the Sluice headers say. */
 public final class Calls {
@@ -47,11 +52,27 @@ public final class Calls {
       return inner.isBlank() ? List.of() : Arrays.stream(inner.split(",")).map(String::trim).toList();
     }
 
+    /** The gateway's record of this request (written just after the answer: waited for). */
+    public RequestRecord record(TestGateway gw) {
+      return Calls.record(gw, header("x-request-id"));
+    }
+
     @Override
     public String toString() {
       return status() + " in " + elapsedMillis() + " ms, attempts " + header("x-sluice-attempts") + ", skipped "
           + header("x-sluice-retry-skipped") + ", hedged " + header("x-sluice-hedged") + ": " + body();
     }
+  }
+
+  /**
+   * The gateway's record of a request, by id. A request is recorded right after its answer is
+   * written, on the gateway's event loop, so a client can see the answer first: this waits.
+   */
+  public static RequestRecord record(TestGateway gw, String requestId) {
+    return await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10))
+        .until(() -> gw.gateway().recent().latest(1024).stream().filter(r -> requestId.equals(r.id())).findFirst(),
+            Optional::isPresent)
+        .orElseThrow();
   }
 
   /** POSTs a chat body with extra headers given as name, value, name, value... */
