@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.sluice.provider.sim.SimStats;
 import dev.sluice.routing.DeploymentHealth;
+import dev.sluice.testing.AtRest;
 import dev.sluice.testing.Calls;
 import dev.sluice.testing.Calls.Call;
 import dev.sluice.testing.RawUpstream;
@@ -117,7 +118,6 @@ class BreakerFaultTest {
     assertThat(flappy().breakerState()).isEqualTo("closed");
     assertThat(served).as("traffic returned to the recovered deployment").isGreaterThan(2);
     assertThat(raw.requests()).isEqualTo(5 + 2 + served);
-    gw.awaitAtRest();
-    await().atMost(Duration.ofSeconds(5)).until(() -> s.open() == 0);
+    AtRest.check(gw);
   }
 }

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.sluice.provider.sim.SimStats;
 import dev.sluice.telemetry.Outcome;
+import dev.sluice.testing.AtRest;
 import dev.sluice.testing.Calls;
 import dev.sluice.testing.TestGateway;
 import java.io.BufferedInputStream;
@@ -159,9 +160,7 @@ class ChaosTest {
         .as("a good share still succeeds").isGreaterThan(completed / 3);
 
     // ---- nothing left held, anywhere --------------------------------------------------------------
-    gw.awaitAtRest();
-    await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
-        .untilAsserted(() -> assertThat(sim.open()).as("exchanges still open at the provider").isZero());
+    AtRest.check(gw);
     long recorded = gw.gateway().recent().counts().values().stream().mapToLong(Long::longValue).sum();
     long warmUpAnswered = warmUp.stream().filter(x -> !x.disconnected()).count();
     assertThat(recorded).as("one record per request that reached the gateway")

@@ -7,6 +7,7 @@ import dev.sluice.provider.sim.SimStats;
 import dev.sluice.telemetry.Ledger;
 import dev.sluice.telemetry.Outcome;
 import dev.sluice.telemetry.RequestRecord;
+import dev.sluice.testing.AtRest;
 import dev.sluice.testing.Calls;
 import dev.sluice.testing.Calls.Call;
 import dev.sluice.testing.RawClient;
@@ -75,8 +76,7 @@ class ClientGoneTest {
 
   @AfterEach
   void atRest() {
-    gw.awaitAtRest();
-    await().atMost(Duration.ofSeconds(5)).until(() -> gw.sim().stats().open() == 0);
+    AtRest.check(gw);
   }
 
   private static int ids;

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.sluice.provider.sim.SimStats;
 import dev.sluice.telemetry.RequestRecord;
+import dev.sluice.testing.AtRest;
 import dev.sluice.testing.Calls;
 import dev.sluice.testing.Calls.Call;
 import dev.sluice.testing.TestGateway;
@@ -93,8 +94,7 @@ class FallbackTest {
 
   @AfterEach
   void atRest() {
-    gw.awaitAtRest();
-    await().atMost(Duration.ofSeconds(5)).until(() -> gw.sim().stats().open() == 0);
+    AtRest.check(gw);
   }
 
   @Test

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.sluice.provider.sim.SimStats;
 import dev.sluice.telemetry.Outcome;
 import dev.sluice.telemetry.RequestRecord;
+import dev.sluice.testing.AtRest;
 import dev.sluice.testing.Calls;
 import dev.sluice.testing.Calls.Call;
 import dev.sluice.testing.RawUpstream;
@@ -71,8 +72,7 @@ class HangFaultTest {
 
   @AfterEach
   void atRest() {
-    gw.awaitAtRest();
-    await().atMost(Duration.ofSeconds(5)).until(() -> gw.sim().stats().open() == 0);
+    AtRest.check(gw);
   }
 
   @ParameterizedTest

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.sluice.provider.sim.SimStats;
+import dev.sluice.testing.AtRest;
 import dev.sluice.testing.Calls;
 import dev.sluice.testing.Calls.Call;
 import dev.sluice.testing.TestGateway;
@@ -81,8 +82,7 @@ class HedgeFaultTest {
 
   @AfterEach
   void atRest() {
-    gw.awaitAtRest();
-    await().atMost(Duration.ofSeconds(5)).until(() -> gw.sim().stats().open() == 0);
+    AtRest.check(gw);
   }
 
   @ParameterizedTest
@@ -130,7 +130,10 @@ class HedgeFaultTest {
     assertThat(before.header("x-sluice-hedged")).as(before.toString()).isNull();
     assertThat(before.attempts()).isEqualTo(1);
     for (int i = 0; i < 25; i++) {
-      assertThat(Calls.chat(gw, Calls.body("learned", null)).hops()).containsExactly("steady:200");
+      // once 5 samples are in, the odd normal request slower than the p95 so far is hedged too: by design
+      Call c = Calls.chat(gw, Calls.body("learned", null));
+      assertThat(c.status()).isEqualTo(200);
+      assertThat(c.hops().get(0)).as(c.toString()).startsWith("steady:");
     }
     // p95 of steady's answers (one of 700 ms, 25 of about 30 ms) is now about 30 ms: a slower request is hedged
     Call after = Calls.chat(gw, Calls.body("learned", slowBoth), "x-request-timeout", "10s");

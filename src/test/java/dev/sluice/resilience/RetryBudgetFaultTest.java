@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.sluice.provider.sim.SimStats;
+import dev.sluice.testing.AtRest;
 import dev.sluice.testing.Calls;
 import dev.sluice.testing.Calls.Call;
 import dev.sluice.testing.TestGateway;
@@ -84,7 +85,6 @@ class RetryBudgetFaultTest {
     assertThat(ok).isEqualTo(n - refused);
     System.out.printf("budget: %d requests, %d retried, %d refused for budget, %.3f upstream calls each%n",
         n, retried, refused, (double) upstream / n);
-    gw.awaitAtRest();
-    await().atMost(Duration.ofSeconds(5)).until(() -> s.open() == 0);
+    AtRest.check(gw);
   }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.sluice.provider.sim.SimStats;
+import dev.sluice.testing.AtRest;
 import dev.sluice.testing.Calls;
 import dev.sluice.testing.Calls.Call;
 import dev.sluice.testing.TestGateway;
@@ -63,8 +64,7 @@ class StatusFaultTest {
 
   @AfterEach
   void atRest() {
-    gw.awaitAtRest();
-    await().atMost(Duration.ofSeconds(5)).until(() -> gw.sim().stats().open() == 0);
+    AtRest.check(gw);
   }
 
   @Test
