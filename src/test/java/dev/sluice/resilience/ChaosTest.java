@@ -33,7 +33,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -57,8 +58,13 @@ class ChaosTest {
   record Seen(int index, boolean stream, long deadlineMs, long disconnectAtMs, boolean disconnected, int status,
       Map<String, String> headers, String body, long elapsedMs, String problem) {}
 
-  @Test
-  void everyRequestEndsCorrectlyOnTimeAndNothingLeaks() throws Exception {
+  /**
+   * @param http2 whether the gateway speaks HTTP/2 to the provider (cancelling an attempt resets
+   *              one stream of a shared connection instead of closing a connection)
+   */
+  @ParameterizedTest(name = "upstream HTTP/2: {0}")
+  @ValueSource(booleans = {false, true})
+  void everyRequestEndsCorrectlyOnTimeAndNothingLeaks(boolean http2) throws Exception {
     String profile = Calls.profile(dir, """
         seed: 99
         defaults: { first_token: { median: 30ms, p99: 80ms }, tokens_per_second: 300,
@@ -75,7 +81,7 @@ class ChaosTest {
     TestGateway gw = TestGateway.start("""
         server: { port: 0, event_loops: 2 }
         providers:
-          sim: { type: sim, profile: %1$s }
+          sim: { type: sim, profile: %1$s, http2: %3$s }
         resilience:
           budget: { ratio: 0.5, min_per_second: 20 }
           breaker: { window: 20, minimum_calls: 10, failure_rate: 60, open_for: 2s, half_open_calls: 2 }
@@ -95,7 +101,7 @@ class ChaosTest {
           chaos-backup:
             deployments:
               - { id: backup, provider: sim, model: backup }
-        """.formatted(profile, guards));
+        """.formatted(profile, guards, http2));
     try {
       run(gw);
     } finally {
@@ -149,7 +155,8 @@ class ChaosTest {
         overruns.stream().filter(o -> o > 100).count(), gatewayWorst);
     System.out.println("late (> 300 ms) by index: " + seen.stream().filter(x -> !x.disconnected()
         && x.elapsedMs() - x.deadlineMs() > 300).map(x -> x.index() + ":" + (x.elapsedMs() - x.deadlineMs())).toList());
-    System.out.printf("chaos: %d requests in %d ms, %d answered, %d hung up; worst overrun %d ms%n", REQUESTS, wallMs,
+    System.out.printf("chaos (upstream %s): %d requests in %d ms, %d answered, %d hung up; worst overrun %d ms%n",
+        gw.gateway().config().providers().get("sim").http2() ? "HTTP/2" : "HTTP/1.1", REQUESTS, wallMs,
         completed, disconnected, maxOverrunMs);
     outcomes.forEach((k, v) -> System.out.printf("  %-40s %5d%n", k, v));
     System.out.println("  simulator: " + sim.toJson().encode());
