@@ -116,7 +116,11 @@ public final class Attempt implements AttemptGuards.Listener {
     }
     if (state == State.DONE) {
       if (ar.succeeded()) {
-        ar.result().reset(); // connected too late: give the connection up
+        // connected too late: give the connection up (quietly: a request reset before it was sent
+        // reports the reset to its exception handler, and without one Vert.x logs it as an error)
+        HttpClientRequest late = ar.result();
+        late.exceptionHandler(t -> { });
+        late.reset();
       }
       return;
     }

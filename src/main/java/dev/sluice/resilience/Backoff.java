@@ -22,8 +22,8 @@ public final class Backoff {
   /** The ceiling before the {@code retry}-th retry (1-based). */
   public long ceilingNanos(int retry) {
     int shift = Math.min(Math.max(0, retry - 1), 30);
-    long c = baseNanos << shift;
-    return c < 0 || c > maxNanos ? maxNanos : c;
+    // compare before shifting: a shifted base can wrap to any value, even 0, not only a negative one
+    return baseNanos > (maxNanos >> shift) ? maxNanos : baseNanos << shift;
   }
 
   public long delayNanos(int retry) {

@@ -31,6 +31,8 @@ public final class DeploymentHealth {
   private final PeakEwma ewma;
   private final RetryBudget budget;
   private volatile long cooldownUntilNanos;
+  private final long openForNanos;
+  private volatile long openUntilNanos;
 
   public DeploymentHealth(String id, ResilienceConfig config, LongSupplier clock, Listener listener) {
     this.id = id;
@@ -39,6 +41,7 @@ public final class DeploymentHealth {
     this.ewma = new PeakEwma(10_000_000_000L, 100_000_000L, clock);
     this.budget = new RetryBudget(config.budget(), clock);
     ResilienceConfig.Breaker b = config.breaker();
+    this.openForNanos = b.openFor().toNanos();
     if (b.enabled()) {
       CircuitBreakerConfig cbc = CircuitBreakerConfig.custom()
           .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
@@ -54,6 +57,9 @@ public final class DeploymentHealth {
           .build();
       this.breaker = CircuitBreaker.of(id, cbc);
       breaker.getEventPublisher().onStateTransition(e -> {
+        if (e.getStateTransition().getToState() == CircuitBreaker.State.OPEN) {
+          openUntilNanos = clock.getAsLong() + openForNanos;
+        }
         String from = e.getStateTransition().getFromState().name().toLowerCase(java.util.Locale.ROOT);
         String to = e.getStateTransition().getToState().name().toLowerCase(java.util.Locale.ROOT);
         LOG.info("breaker of deployment {}: {} -> {}", id, from, to);
@@ -77,13 +83,19 @@ public final class DeploymentHealth {
     return clock.getAsLong() < cooldownUntilNanos || quota.exhausted();
   }
 
-  /** The breaker would refuse a call now (without taking a permit). */
+  /**
+   * The breaker would refuse a call now (without taking a permit). Resilience4j leaves OPEN only
+   * when it is asked for a permit after {@code open_for}; until then its state reads OPEN however
+   * long ago it opened. So an open breaker whose {@code open_for} has passed is not "open" here:
+   * routing must ask it for a permit, which moves it to half-open and lets its probes through.
+   */
   public boolean breakerOpen() {
     if (breaker == null) {
       return false;
     }
     CircuitBreaker.State s = breaker.getState();
-    return s == CircuitBreaker.State.OPEN || s == CircuitBreaker.State.FORCED_OPEN;
+    return s == CircuitBreaker.State.FORCED_OPEN
+        || (s == CircuitBreaker.State.OPEN && clock.getAsLong() <= openUntilNanos);
   }
 
   /** Asks the breaker for a call permit; true when there is no breaker. */

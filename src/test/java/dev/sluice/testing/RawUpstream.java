@@ -1,0 +1,211 @@
+package dev.sluice.testing;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A provider that misbehaves at the socket level in ways the simulator does not: it can reset the
+ * connection as soon as it has read a request, or after the headers and the role-only first event
+ * of a stream (before any token), or answer like a healthy OpenAI-compatible server. Plain blocking
+ * sockets, one thread per connection: a fault injector for tests, not a mock of the gateway's client.
+ */
+public final class RawUpstream implements AutoCloseable {
+  /** What the next requests get. */
+  public enum Mode {
+    /** A complete chat completion (JSON, or a short SSE stream when the request asks for one). */
+    OK,
+    /** Read the request, then reset the connection (RST) without a byte of answer. */
+    RESET_ON_REQUEST,
+    /** Send 200 with SSE headers and the role-only event, then reset: broken before the first token. */
+    RESET_AFTER_ROLE,
+    /** Read the request and never answer (until the caller gives up). */
+    HANG
+  }
+
+  private final ServerSocket server;
+  private final Thread acceptor;
+  private final AtomicInteger requests = new AtomicInteger();
+  private final AtomicInteger callerClosed = new AtomicInteger();
+  private volatile Mode mode;
+  private volatile boolean closed;
+
+  public RawUpstream(Mode mode) {
+    this.mode = mode;
+    try {
+      server = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    acceptor = new Thread(this::accept, "raw-upstream-accept");
+    acceptor.setDaemon(true);
+    acceptor.start();
+  }
+
+  public int port() {
+    return server.getLocalPort();
+  }
+
+  public String baseUrl() {
+    return "http://127.0.0.1:" + port() + "/v1";
+  }
+
+  public void mode(Mode m) {
+    this.mode = m;
+  }
+
+  /** Requests read so far. */
+  public int requests() {
+    return requests.get();
+  }
+
+  /** Hanging exchanges whose caller closed the connection. */
+  public int callerClosed() {
+    return callerClosed.get();
+  }
+
+  private void accept() {
+    while (!closed) {
+      try {
+        Socket s = server.accept();
+        Thread t = new Thread(() -> serve(s), "raw-upstream-conn");
+        t.setDaemon(true);
+        t.start();
+      } catch (IOException e) {
+        return;
+      }
+    }
+  }
+
+  private void serve(Socket s) {
+    try (s) {
+      s.setTcpNoDelay(true);
+      InputStream in = s.getInputStream();
+      OutputStream out = s.getOutputStream();
+      while (!closed) {
+        String head = readHead(in);
+        if (head == null) {
+          return;
+        }
+        int length = contentLength(head);
+        byte[] body = in.readNBytes(length);
+        requests.incrementAndGet();
+        boolean stream = new String(body, StandardCharsets.UTF_8).replace(" ", "").contains("\"stream\":true");
+        switch (mode) {
+          case OK -> {
+            if (stream) {
+              out.write(streamAnswer().getBytes(StandardCharsets.UTF_8));
+            } else {
+              out.write(jsonAnswer().getBytes(StandardCharsets.UTF_8));
+            }
+            out.flush();
+          }
+          case RESET_ON_REQUEST -> {
+            reset(s);
+            return;
+          }
+          case RESET_AFTER_ROLE -> {
+            out.write(("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+                + chunk("data: {\"id\":\"raw\",\"object\":\"chat.completion.chunk\",\"created\":0,\"model\":\"raw\","
+                    + "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n"))
+                .getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            Thread.sleep(20);
+            reset(s);
+            return;
+          }
+          case HANG -> {
+            // wait for the caller to give up: read returns -1 (or fails) when it closes
+            try {
+              while (in.read() >= 0) {
+                // discard
+              }
+            } catch (IOException e) {
+              // reset by the caller
+            }
+            callerClosed.incrementAndGet();
+            return;
+          }
+        }
+      }
+    } catch (IOException | InterruptedException e) {
+      // the caller went away
+    }
+  }
+
+  private static void reset(Socket s) throws IOException {
+    s.setSoLinger(true, 0);
+    s.close();
+  }
+
+  private static String jsonAnswer() {
+    String body = "{\"id\":\"chatcmpl-raw\",\"object\":\"chat.completion\",\"created\":0,\"model\":\"raw\","
+        + "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"raw answer\"},"
+        + "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5}}";
+    return "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+        + body.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n" + body;
+  }
+
+  private static String streamAnswer() {
+    String prefix = "data: {\"id\":\"raw\",\"object\":\"chat.completion.chunk\",\"created\":0,\"model\":\"raw\",\"choices\":[{\"index\":0,";
+    return "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+        + chunk(prefix + "\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n")
+        + chunk(prefix + "\"delta\":{\"content\":\"raw\"},\"finish_reason\":null}]}\n\n")
+        + chunk(prefix + "\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n")
+        + chunk("data: [DONE]\n\n")
+        + "0\r\n\r\n";
+  }
+
+  private static String chunk(String s) {
+    return Integer.toHexString(s.getBytes(StandardCharsets.UTF_8).length) + "\r\n" + s + "\r\n";
+  }
+
+  private static String readHead(InputStream in) throws IOException {
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    int state = 0;
+    while (true) {
+      int c = in.read();
+      if (c < 0) {
+        return null;
+      }
+      b.write(c);
+      state = switch (state) {
+        case 0 -> c == '\r' ? 1 : 0;
+        case 1 -> c == '\n' ? 2 : c == '\r' ? 1 : 0;
+        case 2 -> c == '\r' ? 3 : 0;
+        case 3 -> c == '\n' ? 4 : c == '\r' ? 1 : 0;
+        default -> 0;
+      };
+      if (state == 4) {
+        return b.toString(StandardCharsets.ISO_8859_1);
+      }
+    }
+  }
+
+  private static int contentLength(String head) {
+    for (String line : head.split("\r\n")) {
+      int colon = line.indexOf(':');
+      if (colon > 0 && line.substring(0, colon).trim().toLowerCase(Locale.ROOT).equals("content-length")) {
+        return Integer.parseInt(line.substring(colon + 1).trim());
+      }
+    }
+    return 0;
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    try {
+      server.close();
+    } catch (IOException e) {
+      // closing anyway
+    }
+  }
+}
