@@ -73,6 +73,15 @@ public final class ConcurrencyLimiter {
    * @param heldNanos  how long the slot was held
    */
   public void release(long startNanos, long rttNanos, boolean dropped, long heldNanos) {
+    releaseQuietly(startNanos, rttNanos, dropped, heldNanos);
+    onFree.run();
+  }
+
+  /**
+   * Gives a slot back without waking the queue yet: a failed attempt's own request decides first
+   * whether to retry (and may take the slot), then calls {@link #wake}.
+   */
+  public void releaseQuietly(long startNanos, long rttNanos, boolean dropped, long heldNanos) {
     int before = inFlight.getAndDecrement();
     if (rttNanos >= 0) {
       limit.onSample(startNanos, Math.max(1, rttNanos), before, dropped);
@@ -80,6 +89,10 @@ public final class ConcurrencyLimiter {
     if (heldNanos > 0) {
       holdNanos = holdNanos * 0.9 + heldNanos * 0.1;
     }
+  }
+
+  /** Lets waiting requests have a slot that may have freed. */
+  public void wake() {
     onFree.run();
   }
 

@@ -387,7 +387,16 @@ public final class Execution implements Attempt.Owner {
       return;
     }
     Deployment d = a.deployment();
-    recordHealth(a, f);
+    try {
+      recordHealth(a, f);
+      decideAfter(a, d, f);
+    } finally {
+      // only now may queued requests take the slot: this request's retry had the first claim
+      d.limiter().wake();
+    }
+  }
+
+  private void decideAfter(Attempt a, Deployment d, Failure f) {
     hop(a, label(f));
     if (ended) {
       return;
@@ -495,7 +504,10 @@ public final class Execution implements Attempt.Owner {
       }
       ctx.ledger().permitReturned();
     }
-    releaseSlot(a, overload ? duration : -1, overload);
+    if (a.releaseSlotOnce()) {
+      a.deployment().limiter().releaseQuietly(a.startNanos(), overload ? duration : -1, overload, duration);
+      ctx.ledger().slotReturned();
+    }
   }
 
   private void returnPermit(Attempt a) {

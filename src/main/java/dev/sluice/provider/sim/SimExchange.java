@@ -327,7 +327,11 @@ final class SimExchange {
         stats.reset();
         finished = true;
         stats.closed();
-        req.connection().close();
+        if (req.version() == io.vertx.core.http.HttpVersion.HTTP_2) {
+          resp.reset(); // only this stream: the connection carries others
+        } else {
+          req.connection().close();
+        }
       } else {
         stats.hang(); // stall mid-stream with the connection open
       }
