@@ -296,7 +296,8 @@ final class AdminApi {
       }
     }
     if (window < 0 || window > 31L * 24 * 3600 * 1_000_000_000L) {
-      bad(ctx, "window", "window must be a duration such as 15m, 1h or 7d... up to 31 days; found '" + w + "'");
+      bad(ctx, "window", "window must be a duration such as 15m, 1h or 24h (units ms, s, m, h), up to 744h"
+          + " (31 days); found '" + w + "'");
       return;
     }
     if (!requireStore(ctx)) {

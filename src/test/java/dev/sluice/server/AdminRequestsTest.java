@@ -281,6 +281,26 @@ class AdminRequestsTest {
   }
 
   @Test
+  void aBadWindowIsExplainedWithFormsThatWork() {
+    HttpResponse<String> r = get("/admin/stats?window=2d");
+    assertThat(r.statusCode()).isEqualTo(400); // durations have no day unit
+    String message = new JsonObject(r.body()).getJsonObject("error").getString("message");
+    assertThat(message).contains("found '2d'");
+    // every example the message offers is one the endpoint takes
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\b(\\d+(?:ms|s|m|h|d))\\b").matcher(message);
+    List<String> examples = new ArrayList<>();
+    while (m.find()) {
+      if (!m.group(1).equals("2d")) {
+        examples.add(m.group(1));
+      }
+    }
+    assertThat(examples).isNotEmpty();
+    for (String example : examples) {
+      assertThat(get("/admin/stats?window=" + example).statusCode()).as(example).isEqualTo(200);
+    }
+  }
+
+  @Test
   void limitsAtTheBoundsAreAccepted() {
     assertThat(rows(json(get("/admin/requests?limit=1")))).hasSize(1);
     assertThat(rows(json(get("/admin/requests?limit=1000")))).hasSize(21);
