@@ -255,6 +255,8 @@ final class AdminApi {
         if (!resp.closed() && !resp.ended()) {
           resp.end();
         }
+      } else if (!resp.headWritten()) {
+        storeError(ctx, ar.cause()); // nothing sent yet (the store could not be reached): a readable 503
       } else if (!resp.closed()) {
         resp.reset(); // the stream is under way: end it visibly broken rather than looking complete
       }
