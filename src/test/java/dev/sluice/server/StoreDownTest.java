@@ -139,6 +139,13 @@ class StoreDownTest {
       HttpResponse<String> r = gw.send(HttpRequest.newBuilder(URI.create(gw.baseUrl() + "/admin/requests")).GET());
       assertThat(r.statusCode()).isEqualTo(503);
       assertThat(new JsonObject(r.body()).getJsonObject("error").getString("type")).isEqualTo("store_unavailable");
+      // so does an export that cannot begin: an error the client can read, not a reset connection
+      HttpResponse<String> e = gw.send(HttpRequest.newBuilder(URI.create(gw.baseUrl() + "/admin/requests/export"))
+          .GET());
+      assertThat(e.statusCode()).isEqualTo(503);
+      assertThat(new JsonObject(e.body()).getJsonObject("error").getString("type")).isEqualTo("store_unavailable");
+      HttpResponse<String> st = gw.send(HttpRequest.newBuilder(URI.create(gw.baseUrl() + "/admin/stats")).GET());
+      assertThat(st.statusCode()).isEqualTo(503);
       gw.awaitAtRest();
     } finally {
       pg.restart();
