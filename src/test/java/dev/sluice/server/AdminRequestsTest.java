@@ -378,6 +378,23 @@ class AdminRequestsTest {
   }
 
   @Test
+  void withoutAStoreTheLogIsDisabledAndSaysSo() {
+    try (TestGateway none = TestGateway.start(TestGateway.SIMPLE + "store: { url: none }\n")) {
+      assertThat(none.post("/v1/chat/completions", TestGateway.chat(null)).statusCode()).isEqualTo(200);
+      assertThat(new JsonObject(none.get("/ready").body()).getString("request_log")).isEqualTo("disabled");
+      assertThat(new JsonObject(none.get("/admin/status").body()).getJsonObject("request_log").getBoolean("enabled"))
+          .isFalse();
+      for (String path : List.of("/admin/requests", "/admin/requests/export", "/admin/stats")) {
+        HttpResponse<String> r = none.get(path);
+        assertThat(r.statusCode()).as(path).isEqualTo(503);
+        assertThat(new JsonObject(r.body()).getJsonObject("error").getString("code")).isEqualTo("request_log_disabled");
+      }
+      assertThat(none.get("/admin/requests?limit=0").statusCode()).isEqualTo(400); // parameters are still checked
+      assertThat(none.get("/metrics").body()).doesNotContain("sluice_request_log_").contains("sluice_requests_total");
+    }
+  }
+
+  @Test
   void theAdminKeyIsRequiredWhenOneIsSet() {
     try (TestGateway locked = TestGateway.start(TestGateway.SIMPLE, Map.of("SLUICE_ADMIN_KEY", "admin-s3cret"))) {
       for (String path : List.of("/admin/requests", "/admin/requests/export", "/admin/stats?window=15m",
