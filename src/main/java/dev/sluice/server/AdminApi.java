@@ -278,6 +278,8 @@ final class AdminApi {
         if (!resp.closed() && !resp.ended()) {
           resp.end();
         }
+      } else if (!resp.headWritten()) {
+        storeError(ctx, ar.cause()); // nothing sent yet (the store could not be reached): a readable 503
       } else if (!resp.closed()) {
         resp.reset(); // the stream is under way: end it visibly broken rather than looking complete
       }
@@ -319,7 +321,8 @@ final class AdminApi {
       }
     }
     if (window < 0 || window > 31L * 24 * 3600 * 1_000_000_000L) {
-      bad(ctx, "window", "window must be a duration such as 15m, 1h or 7d... up to 31 days; found '" + w + "'");
+      bad(ctx, "window", "window must be a duration such as 15m, 1h or 24h (units ms, s, m, h), up to 744h"
+          + " (31 days); found '" + w + "'");
       return;
     }
     if (!requireStore(ctx)) {

@@ -60,7 +60,10 @@ public final class Metrics implements Recorder, Telemetry {
 
   @Override
   public void record(RequestRecord r) {
-    String model = or(r.model());
+    // a request refused before it reached a provider may name any model at all (an unknown one is
+    // refused for that very reason): its name must not become a label value, or every made-up name
+    // would add a counter and a histogram for good
+    String model = r.provider() == null && r.outcome() == Outcome.REJECTED ? NONE : or(r.model());
     String provider = or(r.provider());
     String outcome = r.outcome().label();
     counter(new Key("sluice_requests", model, provider, outcome), k -> Counter.builder("sluice_requests")
