@@ -164,6 +164,9 @@ public final class Gateway {
           new EnvelopeReader(effective.server().maxBodyBytes(), effective.server().maxMessages()),
           Map.copyOf(adapters), metricsOn ? metrics : Telemetry.NONE, admission, obs, keys, version());
       registerGauges(metrics, services);
+      java.util.function.UnaryOperator<String> labels = modelLabels(registry);
+      metrics.modelLabels(labels);
+      liveStats.modelLabels(labels);
       Live live = new Live(vertx, services, liveStats, alerts, auditor);
 
       int bindPort = effective.server().port() == 0 && loops > 1 ? -1 : effective.server().port();
@@ -203,6 +206,23 @@ public final class Gateway {
     }
   }
 
+  /**
+   * Configured model names and aliases are labels as they are; a pass-through name
+   * ({@code provider/<anything>}) is chosen by the client, so it becomes {@code provider/*}.
+   */
+  static java.util.function.UnaryOperator<String> modelLabels(ModelRegistry registry) {
+    java.util.Set<String> known = new java.util.HashSet<>();
+    registry.groups().forEach(g -> known.add(g.name()));
+    return m -> {
+      if (known.contains(m)) {
+        return m;
+      }
+      int slash = m.indexOf('/');
+      return slash > 0 && registry.passthroughProviders().contains(m.substring(0, slash))
+          ? m.substring(0, slash) + "/*" : m;
+    };
+  }
+
   private static void registerGauges(Metrics m, Services s) {
     Ledger l = s.ledger();
     m.gauge("sluice_requests_in_flight", "Requests being served now", l::requestsInFlight);
@@ -229,8 +249,9 @@ public final class Gateway {
     }
     RequestLog log = s.observability().log();
     if (log != null) {
-      m.gauge("sluice_request_log_written", "Request records written to the store", log::written);
-      m.gauge("sluice_request_log_dropped", "Request records dropped because the store was slow or down", log::dropped);
+      m.functionCounter("sluice_request_log_written", "Request records written to the store", log, RequestLog::written);
+      m.functionCounter("sluice_request_log_dropped", "Request records dropped because the store was slow or down",
+          log, RequestLog::dropped);
       m.gauge("sluice_request_log_pending", "Request records waiting to be written", log::pending);
       m.gauge("sluice_request_log_degraded", "1 while writes to the store fail", () -> log.degraded() ? 1 : 0);
     }

@@ -43,6 +43,12 @@ public final class LiveStats implements dev.sluice.telemetry.Recorder {
   }
 
   private final ConcurrentHashMap<String, Series> series = new ConcurrentHashMap<>();
+  private volatile java.util.function.UnaryOperator<String> modelLabel = m -> m;
+
+  /** How a model name is shown (pass-through names folded per provider); see {@code Metrics}. */
+  public void modelLabels(java.util.function.UnaryOperator<String> labeler) {
+    this.modelLabel = labeler;
+  }
   private final ConcurrentLinkedQueue<RequestRecord> latest = new ConcurrentLinkedQueue<>();
   private final LongAdder latestSize = new LongAdder();
   private final Deque<JsonObject> history = new ArrayDeque<>();
@@ -52,7 +58,8 @@ public final class LiveStats implements dev.sluice.telemetry.Recorder {
     if (r.outcome() == Outcome.REJECTED && r.model() == null) {
       return; // malformed requests have no model to chart
     }
-    String model = r.model() == null ? "none" : r.model();
+    // as in the metrics: a refused request's model may be any made-up name; it is not a series
+    String model = r.model() == null || r.provider() == null ? "none" : modelLabel.apply(r.model());
     String provider = r.provider() == null ? "none" : r.provider();
     Series s = series.computeIfAbsent(model + '\u0000' + provider, k -> new Series(model, provider));
     s.requests.increment();

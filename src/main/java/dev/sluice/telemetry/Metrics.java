@@ -33,6 +33,28 @@ public final class Metrics implements Recorder, Telemetry {
 
   private record Key(String name, String a, String b, String c) {}
 
+  /**
+   * Turns a request's model into a label value. The gateway sets one that keeps configured names
+   * and folds pass-through names ({@code openai/<anything>}, chosen by clients) into one per provider.
+   */
+  private volatile java.util.function.UnaryOperator<String> modelLabel = m -> m;
+
+  public void modelLabels(java.util.function.UnaryOperator<String> labeler) {
+    this.modelLabel = labeler;
+  }
+
+  private String label(String model) {
+    return model == null ? NONE : modelLabel.apply(model);
+  }
+
+  /**
+   * Registers a counter whose value is read from {@code owner} when scraped (a running total kept
+   * elsewhere). Micrometer holds {@code owner} weakly, so it must be an object that lives on.
+   */
+  public <T> void functionCounter(String name, String help, T owner, java.util.function.ToDoubleFunction<T> value) {
+    io.micrometer.core.instrument.FunctionCounter.builder(name, owner, value).description(help).register(registry);
+  }
+
   public Metrics() {
     new ClassLoaderMetrics().bindTo(registry);
     new JvmMemoryMetrics().bindTo(registry);
@@ -63,7 +85,7 @@ public final class Metrics implements Recorder, Telemetry {
     // a request refused before it reached a provider may name any model at all (an unknown one is
     // refused for that very reason): its name must not become a label value, or every made-up name
     // would add a counter and a histogram for good
-    String model = r.provider() == null && r.outcome() == Outcome.REJECTED ? NONE : or(r.model());
+    String model = r.provider() == null && r.outcome() == Outcome.REJECTED ? NONE : label(r.model());
     String provider = or(r.provider());
     String outcome = r.outcome().label();
     counter(new Key("sluice_requests", model, provider, outcome), k -> Counter.builder("sluice_requests")
@@ -132,21 +154,21 @@ public final class Metrics implements Recorder, Telemetry {
 
   @Override
   public void retried(String model, String deployment) {
-    String m = or(model);
+    String m = label(model);
     counter(new Key("sluice_retries", m, null, null), k -> Counter.builder("sluice_retries")
         .description("Retries and fail-overs started").tags("model", m).register(registry)).increment();
   }
 
   @Override
   public void hedged(String model, String deployment) {
-    String m = or(model);
+    String m = label(model);
     counter(new Key("sluice_hedges", m, null, null), k -> Counter.builder("sluice_hedges")
         .description("Hedged attempts started").tags("model", m).register(registry)).increment();
   }
 
   @Override
   public void retrySkipped(String model, String reason) {
-    String m = or(model);
+    String m = label(model);
     counter(new Key("sluice_retries_skipped", m, reason, null), k -> Counter.builder("sluice_retries_skipped")
         .description("Failures not retried, by reason (budget, deadline, max_attempts, no_deployment)")
         .tags("model", m, "reason", reason).register(registry)).increment();

@@ -79,7 +79,7 @@ class MetricsTest {
       assertThat(chat(name, null).statusCode()).isEqualTo(404);
     }
     gw.awaitAtRest();
-    await().atMost(Duration.ofSeconds(20)).until(() -> value(parse(scrape()), "sluice_request_log_written", Map.of())
+    await().atMost(Duration.ofSeconds(20)).until(() -> value(parse(scrape()), "sluice_request_log_written_total", Map.of())
         >= 31);
     HttpResponse<String> r = gw.get("/metrics");
     assertThat(r.statusCode()).isEqualTo(200);
@@ -231,8 +231,8 @@ class MetricsTest {
     }
     assertThat(named("sluice_requests_in_flight")).hasSize(1);
     assertThat(value("sluice_requests_in_flight", Map.of())).isZero();
-    assertThat(value("sluice_request_log_written", Map.of())).isGreaterThanOrEqualTo(31);
-    assertThat(value("sluice_request_log_dropped", Map.of())).isZero();
+    assertThat(value("sluice_request_log_written_total", Map.of())).isGreaterThanOrEqualTo(31);
+    assertThat(value("sluice_request_log_dropped_total", Map.of())).isZero();
     assertThat(named("sluice_request_log_pending")).hasSize(1);
     assertThat(value("sluice_request_log_degraded", Map.of())).isZero();
     assertThat(value("sluice_attempts_per_request_count", Map.of("model", "demo"))).isEqualTo(6);

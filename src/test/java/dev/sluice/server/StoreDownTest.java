@@ -111,9 +111,9 @@ class StoreDownTest {
   @Test
   void theGatewayKeepsServingWhilePostgresIsDownAndSaysSo() {
     traffic(10, 0);
-    await().atMost(Duration.ofSeconds(20)).until(() -> metric("sluice_request_log_written") >= 10);
+    await().atMost(Duration.ofSeconds(20)).until(() -> metric("sluice_request_log_written_total") >= 10);
     assertThat(ready()).isEqualTo("ok");
-    assertThat(metric("sluice_request_log_dropped")).isZero();
+    assertThat(metric("sluice_request_log_dropped_total")).isZero();
     assertThat(metric("sluice_request_log_degraded")).isZero();
 
     pg.stop();
@@ -127,11 +127,11 @@ class StoreDownTest {
       assertThat(metric("sluice_request_log_degraded")).isEqualTo(1.0);
       assertThat(metric("sluice_request_log_pending")).isLessThanOrEqualTo(50);
 
-      double dropped = metric("sluice_request_log_dropped");
+      double dropped = metric("sluice_request_log_dropped_total");
       assertThat(dropped).isPositive();
       traffic(200, 50);
       // the buffer holds 50 and a batch 10: of 250 more records at least 190 cannot wait anywhere
-      await().atMost(Duration.ofSeconds(10)).until(() -> metric("sluice_request_log_dropped") >= dropped + 190);
+      await().atMost(Duration.ofSeconds(10)).until(() -> metric("sluice_request_log_dropped_total") >= dropped + 190);
       assertThat(metric("sluice_request_log_pending")).isLessThanOrEqualTo(50);
       assertThat(ready()).isEqualTo("degraded");
 
@@ -151,10 +151,10 @@ class StoreDownTest {
       pg.restart();
     }
 
-    double written = metric("sluice_request_log_written");
+    double written = metric("sluice_request_log_written_total");
     await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> {
       traffic(1, 0);
-      return ready().equals("ok") && metric("sluice_request_log_written") > written;
+      return ready().equals("ok") && metric("sluice_request_log_written_total") > written;
     });
     assertThat(metric("sluice_request_log_degraded")).isZero();
     HttpResponse<String> after = gw.get("/admin/requests?limit=1");
