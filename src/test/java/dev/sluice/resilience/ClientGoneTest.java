@@ -156,7 +156,7 @@ class ClientGoneTest {
   }
 
   @Test
-  void aQueuedRequestTakesTheSlotAFailedAttemptGaveBackAndTheFailedOneSaysNoCapacity() throws Exception {
+  void aFailedAttemptsRetryKeepsTheSlotBeforeAQueuedRequest() throws Exception {
     SimStats s = gw.sim().stats();
     Ledger l = gw.ledger();
     long before = s.requests("narrow");
@@ -170,10 +170,11 @@ class ClientGoneTest {
     Call q = queued.get();
     Call f = failing.get();
     assertThat(q.status()).as(q.toString()).isEqualTo(200);
-    // the slot went to the queued request when the attempt failed: the failed one found none for its retry
+    // the failed attempt's own retry had the first claim on the slot it gave back; the queued
+    // request was served after it, never leaving the retry "without capacity"
     assertThat(f.status()).as(f.toString()).isEqualTo(503);
-    assertThat(f.attempts()).isEqualTo(1);
-    assertThat(f.header("x-sluice-retry-skipped")).isEqualTo("no_capacity");
+    assertThat(f.attempts()).isGreaterThanOrEqualTo(2);
+    assertThat(f.header("x-sluice-retry-skipped")).isNotEqualTo("no_capacity");
     assertThat(l.queued()).isZero();
   }
 }
