@@ -33,6 +33,13 @@ start_sluice_config observe-off "$RUN_TMP/observe-off.yaml" "$PORT_OFF"
 
 body="$RUN_TMP/sat-body.json"
 printf '{"model":"instant","messages":[{"role":"user","content":"Say something about time."}]}' >"$body"
+# both gateways meet saturation with compiled code: one long unrecorded run each first
+for t in off on; do
+  port=$PORT_OFF; [ "$t" = on ] && port=$PORT_ON
+  WRK_BODY_FILE="$body" WRK_JSON_OUT="$RUN_TMP/discard.json" WRK_LABEL="$t" \
+    pin "$CORE_LOAD" wrk -t1 -c"$SAT_CONNECTIONS" -d"${SAT_WARMUP:-15}s" -s "$BENCH_DIR/wrk-post.lua" \
+    "http://127.0.0.1:$port/v1/chat/completions" >/dev/null 2>&1 || true
+done
 for rep in $(seq 1 "$REPS"); do
   for t in off on; do
     port=$PORT_OFF; [ "$t" = on ] && port=$PORT_ON

@@ -33,7 +33,7 @@ def main(d, capacity):
     print("# Overload benchmark: 3x the provider's capacity (%d answers/s)\n" % capacity)
     print("| admission | unloaded p99 ms | goodput /s | goodput / capacity | admitted p99 ms | p99 / unloaded p99 | refusals p99 ms | refused | peak heap / max |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for t in ("on", "off"):
+    for t in ("on", "tuned", "off"):
         un = load(os.path.join(d, "unloaded-%s-rep*.json" % t))
         ov = load(os.path.join(d, "overload-%s-rep*.json" % t))
         un_p99 = [r["latency_ms"]["p99"] for r in un]
@@ -47,9 +47,25 @@ def main(d, capacity):
             t, spread(un_p99), spread(good, "%.0f"), spread([g / capacity for g in good], "%.2f"), spread(p99),
             spread(ratio, "%.2fx"), spread(ref, "%.2f"), spread(refused, "%.0f"),
             ", ".join("%.0f/%.0f MiB" % (p / 2**20, m / 2**20) for p, m in heaps) or "-"))
-    for t in ("on", "off"):
+    print("\nThe gateway's own view of the overload runs (its request log; excludes the load generator, which")
+    print("shares a core with the simulator):\n")
+    print("| admission | served p50 ms | served p99 ms | refused p99 ms |")
+    print("|---|---|---|---|")
+    for t in ("on", "tuned", "off"):
+        for p in sorted(glob.glob(os.path.join(d, "gwstats-overload-%s-rep*.json" % t))):
+            try:
+                g = {(x["provider"] or "none"): x for x in json.load(open(p))["groups"]}
+            except (OSError, ValueError, KeyError):
+                continue
+            served = next((v for k, v in g.items() if k != "none"), None)
+            refused = g.get("none")
+            print("| %s | %s | %s | %s |" % (t,
+                served["latency_ms"]["p50"] if served and served.get("latency_ms") else "-",
+                served["latency_ms"]["p99"] if served and served.get("latency_ms") else "-",
+                refused["latency_ms"]["p99"] if refused and refused.get("latency_ms") else "-"))
+    for t in ("on", "tuned", "off"):
         for r in load(os.path.join(d, "overload-%s-rep*.json" % t)):
-            print("\n%s, %s: errors %s" % (t, os.path.basename(r.get("label", "")), r["errors"]))
+            print("\n%s: errors %s" % (t, r["errors"]))
 
 
 if __name__ == "__main__":

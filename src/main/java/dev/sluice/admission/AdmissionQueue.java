@@ -62,6 +62,22 @@ public final class AdmissionQueue {
   private long seq;
   private int size;
 
+  /**
+   * The longest wait a request may expect in the queue: fixed, or (when {@code maxWaitNanos} is -1)
+   * half the time a slot is held on average, with a floor of 10 ms — a queue that holds requests
+   * longer than their own service time only adds latency under sustained overload.
+   */
+  public long maxWaitNanos() {
+    return maxWait >= 0 ? maxWait : Math.max(10_000_000L, (long) (slots.meanHoldNanos() * 0.5));
+  }
+
+  private long maxWait = -1;
+
+  public AdmissionQueue withMaxWait(long nanos) {
+    this.maxWait = nanos;
+    return this;
+  }
+
   public AdmissionQueue(int capacity, Map<String, Double> shares, Slots slots, LongSupplier clock) {
     this.capacity = capacity;
     this.slots = slots;
@@ -80,6 +96,11 @@ public final class AdmissionQueue {
       return Refusal.QUEUE_FULL;
     }
     long wait = estimatedWaitNanos(w);
+    if (wait > maxWaitNanos()) {
+      // waiting this long would make the request slow even if it made its deadline: under overload,
+      // serve what fits at good latency and refuse the rest at once
+      return Refusal.QUEUE_FULL;
+    }
     if (w.deadlineNanos() != Long.MAX_VALUE
         && clock.getAsLong() + wait + w.expectedServiceNanos() > w.deadlineNanos()) {
       return Refusal.DEADLINE_UNMEETABLE;

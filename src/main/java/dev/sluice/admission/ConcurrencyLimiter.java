@@ -34,7 +34,7 @@ public final class ConcurrencyLimiter {
       case "aimd" -> AIMDLimit.newBuilder().initialLimit(initial).minLimit(config.min()).maxLimit(max)
           .timeout(Long.MAX_VALUE / 2, TimeUnit.NANOSECONDS).build();
       default -> WindowedLimit.newBuilder().build(Gradient2Limit.newBuilder()
-          .initialLimit(initial).minLimit(config.min()).maxConcurrency(max).build());
+          .initialLimit(initial).minLimit(config.min()).maxConcurrency(max).rttTolerance(config.tolerance()).build());
     };
     limit.notifyOnChange(l -> onFree.run());
   }

@@ -8,6 +8,8 @@ import java.util.Map;
  * @param maxInFlight        requests served at once by the whole gateway; beyond it {@code 503 overloaded}; default 10000
  * @param queueSize          requests that may wait per model for a deployment's concurrency; beyond it
  *                           {@code 503 queue_full}; default 1000
+ * @param queueMaxWait       the longest wait a request may expect in the queue ({@code 503 queue_full}
+ *                           beyond); null = auto, half the deployments' mean slot hold time (10 ms floor)
  * @param shares             guaranteed shares of the queue's dispatches per priority (high, normal, low);
  *                           default 0.6 / 0.3 / 0.1
  * @param memoryHigh         heap use after GC (share of max) at which new work is refused; default 0.85
@@ -15,10 +17,10 @@ import java.util.Map;
  * @param limit              the adaptive concurrency limit of each deployment
  * @param openWithoutKeys    with no keys created, serve clients without a key — loopback only; default true
  */
-public record AdmissionConfig(int maxInFlight, int queueSize, Map<String, Double> shares, double memoryHigh,
-    double memoryLow, Limit limit, boolean openWithoutKeys) {
+public record AdmissionConfig(int maxInFlight, int queueSize, java.time.Duration queueMaxWait,
+    Map<String, Double> shares, double memoryHigh, double memoryLow, Limit limit, boolean openWithoutKeys) {
 
-  public static final AdmissionConfig DEFAULTS = new AdmissionConfig(10_000, 1000,
+  public static final AdmissionConfig DEFAULTS = new AdmissionConfig(10_000, 1000, null,
       Map.of("high", 0.6, "normal", 0.3, "low", 0.1), 0.85, 0.75, Limit.DEFAULTS, true);
 
   public AdmissionConfig {
@@ -33,8 +35,11 @@ public record AdmissionConfig(int maxInFlight, int queueSize, Map<String, Double
    * @param initial   starting limit; default 100 (LLM calls last seconds: a provider serves many at once)
    * @param min       floor; default 4
    * @param max       ceiling; default 4096
+   * @param tolerance gradient: how much slower than its long-term latency a deployment may get before
+   *                  the limit comes down (Netflix's rttTolerance); default 1.5. Lower keeps latency
+   *                  closer to the unloaded one under overload, at some cost in throughput
    */
-  public record Limit(String algorithm, int initial, int min, int max) {
-    public static final Limit DEFAULTS = new Limit("gradient", 100, 4, 4096);
+  public record Limit(String algorithm, int initial, int min, int max, double tolerance) {
+    public static final Limit DEFAULTS = new Limit("gradient", 100, 4, 4096, 1.5);
   }
 }

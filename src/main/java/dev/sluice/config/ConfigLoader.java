@@ -196,6 +196,7 @@ public final class ConfigLoader {
       s.problems().error(sh.path(), "the queue shares must not all be zero");
     }
     int size = q.integer("size", d.queueSize(), 0, 1_000_000);
+    java.time.Duration maxWait = q.durationOrAuto("max_wait", d.queueMaxWait());
     q.rejectUnknown();
     Section m = s.section("memory");
     double high = m.decimal("high_watermark", d.memoryHigh(), 0.1, 1);
@@ -212,13 +213,15 @@ public final class ConfigLoader {
     int min = l.integer("min", d.limit().min(), 1, 1_000_000);
     int max = l.integer("max", d.limit().max(), 1, 1_000_000);
     int initial = l.integer("initial", Math.max(min, Math.min(max, d.limit().initial())), 1, 1_000_000);
+    double tolerance = l.decimal("tolerance", d.limit().tolerance(), 1, 10);
     if (min > max || initial < min || initial > max) {
       s.problems().error(l.path(), "concurrency limits must satisfy min <= initial <= max; found " + min + " <= "
           + initial + " <= " + max);
     }
     l.rejectUnknown();
-    AdmissionConfig c = new AdmissionConfig(s.integer("max_in_flight", d.maxInFlight(), 1, 10_000_000), size, shares,
-        high, low, new AdmissionConfig.Limit(alg, initial, min, max),
+    AdmissionConfig c = new AdmissionConfig(s.integer("max_in_flight", d.maxInFlight(), 1, 10_000_000), size, maxWait,
+        shares,
+        high, low, new AdmissionConfig.Limit(alg, initial, min, max, tolerance),
         s.bool("open_without_keys", d.openWithoutKeys()));
     s.rejectUnknown();
     return c;

@@ -92,7 +92,8 @@ public final class ModelRegistry {
   /** A group whose queue is fed whenever one of its deployments frees a slot. */
   private ModelGroup group(String name, List<Deployment> ds, List<String> fallbacks, ResilienceConfig r,
       int maxTokens) {
-    AdmissionQueue q = new AdmissionQueue(admission.queueSize(), admission.shares(), new GroupSlots(ds), clock);
+    AdmissionQueue q = new AdmissionQueue(admission.queueSize(), admission.shares(), new GroupSlots(ds), clock)
+        .withMaxWait(admission.queueMaxWait() == null ? -1 : admission.queueMaxWait().toNanos());
     for (Deployment d : ds) {
       d.limiter().onFree(q::dispatch);
     }

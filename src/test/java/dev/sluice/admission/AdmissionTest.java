@@ -16,7 +16,7 @@ class AdmissionTest {
   private final MemoryGuard memory = new MemoryGuard(0.85, 0.75, () -> heap);
 
   private Admission admission(int maxInFlight, boolean open) {
-    return new Admission(new AdmissionConfig(maxInFlight, 10, Map.of("high", 0.6, "normal", 0.3, "low", 0.1), 0.85,
+    return new Admission(new AdmissionConfig(maxInFlight, 10, null, Map.of("high", 0.6, "normal", 0.3, "low", 0.1), 0.85,
         0.75, AdmissionConfig.Limit.DEFAULTS, open), ring, memory, meter);
   }
 

@@ -11,7 +11,7 @@ class ConcurrencyLimiterTest {
 
   @Test
   void slotsNeverExceedTheLimitUnderConcurrentAcquires() throws Exception {
-    ConcurrencyLimiter l = new ConcurrencyLimiter(new AdmissionConfig.Limit("fixed", 5, 1, 1000), -1);
+    ConcurrencyLimiter l = new ConcurrencyLimiter(new AdmissionConfig.Limit("fixed", 5, 1, 1000, 1.5), -1);
     assertThat(l.limit()).isEqualTo(5);
     AtomicInteger holding = new AtomicInteger();
     AtomicInteger peak = new AtomicInteger();
@@ -51,7 +51,7 @@ class ConcurrencyLimiterTest {
 
   @Test
   void releaseFreesASlotAndSaysSo() {
-    ConcurrencyLimiter l = new ConcurrencyLimiter(new AdmissionConfig.Limit("fixed", 2, 1, 1000), -1);
+    ConcurrencyLimiter l = new ConcurrencyLimiter(new AdmissionConfig.Limit("fixed", 2, 1, 1000, 1.5), -1);
     AtomicInteger freed = new AtomicInteger();
     l.onFree(freed::incrementAndGet);
     assertThat(l.tryAcquire()).isTrue();
@@ -68,7 +68,7 @@ class ConcurrencyLimiterTest {
   @Test
   void aDeploymentsFixedCeilingCapsEveryAlgorithm() {
     for (String alg : new String[] {"fixed", "gradient", "vegas", "aimd"}) {
-      ConcurrencyLimiter l = new ConcurrencyLimiter(new AdmissionConfig.Limit(alg, 20, 1, 1000), 3);
+      ConcurrencyLimiter l = new ConcurrencyLimiter(new AdmissionConfig.Limit(alg, 20, 1, 1000, 1.5), 3);
       assertThat(l.limit()).as(alg).isEqualTo(3);
       for (int i = 0; i < 3; i++) {
         assertThat(l.tryAcquire()).as(alg).isTrue();
@@ -86,7 +86,7 @@ class ConcurrencyLimiterTest {
 
   @Test
   void aimdBacksOffOnDrops() {
-    ConcurrencyLimiter l = new ConcurrencyLimiter(new AdmissionConfig.Limit("aimd", 20, 1, 100), -1);
+    ConcurrencyLimiter l = new ConcurrencyLimiter(new AdmissionConfig.Limit("aimd", 20, 1, 100, 1.5), -1);
     assertThat(l.limit()).isEqualTo(20);
     for (int i = 0; i < 5; i++) {
       assertThat(l.tryAcquire()).isTrue();
@@ -97,7 +97,7 @@ class ConcurrencyLimiterTest {
 
   @Test
   void holdTimeIsAMovingAverageAndNoSampleLeavesTheLimitAlone() {
-    ConcurrencyLimiter l = new ConcurrencyLimiter(new AdmissionConfig.Limit("fixed", 4, 1, 1000), -1);
+    ConcurrencyLimiter l = new ConcurrencyLimiter(new AdmissionConfig.Limit("fixed", 4, 1, 1000, 1.5), -1);
     double before = l.meanHoldNanos();
     for (int i = 0; i < 200; i++) {
       l.tryAcquire();
