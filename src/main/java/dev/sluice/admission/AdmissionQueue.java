@@ -62,16 +62,21 @@ public final class AdmissionQueue {
   private long seq;
   private int size;
 
+  /** {@link #withMaxWait}: no bound on the expected wait (only size and deadline). */
+  public static final long UNBOUNDED = Long.MAX_VALUE;
+  /** {@link #withMaxWait}: half the mean slot hold time, at least 10 ms. */
+  public static final long AUTO = -1;
+
   /**
-   * The longest wait a request may expect in the queue: fixed, or (when {@code maxWaitNanos} is -1)
-   * half the time a slot is held on average, with a floor of 10 ms — a queue that holds requests
-   * longer than their own service time only adds latency under sustained overload.
+   * The longest wait a request may expect in the queue: unbounded (the default), fixed, or auto —
+   * half the time a slot is held on average, with a floor of 10 ms: under sustained overload a
+   * queue that holds requests longer than that only adds latency to what it admits.
    */
   public long maxWaitNanos() {
-    return maxWait >= 0 ? maxWait : Math.max(10_000_000L, (long) (slots.meanHoldNanos() * 0.5));
+    return maxWait != AUTO ? maxWait : Math.max(10_000_000L, (long) (slots.meanHoldNanos() * 0.5));
   }
 
-  private long maxWait = -1;
+  private long maxWait = UNBOUNDED;
 
   public AdmissionQueue withMaxWait(long nanos) {
     this.maxWait = nanos;

@@ -9,7 +9,9 @@ import java.util.Map;
  * @param queueSize          requests that may wait per model for a deployment's concurrency; beyond it
  *                           {@code 503 queue_full}; default 1000
  * @param queueMaxWait       the longest wait a request may expect in the queue ({@code 503 queue_full}
- *                           beyond); null = auto, half the deployments' mean slot hold time (10 ms floor)
+ *                           beyond): null = none (default; only size and deadline bound it),
+ *                           {@link #AUTO_WAIT} = half the deployments' mean slot hold time (10 ms floor),
+ *                           or a duration
  * @param shares             guaranteed shares of the queue's dispatches per priority (high, normal, low);
  *                           default 0.6 / 0.3 / 0.1
  * @param memoryHigh         heap use after GC (share of max) at which new work is refused; default 0.85
@@ -22,6 +24,9 @@ public record AdmissionConfig(int maxInFlight, int queueSize, java.time.Duration
 
   public static final AdmissionConfig DEFAULTS = new AdmissionConfig(10_000, 1000, null,
       Map.of("high", 0.6, "normal", 0.3, "low", 0.1), 0.85, 0.75, Limit.DEFAULTS, true);
+
+  /** The value of {@code queueMaxWait} that stands for {@code auto}. */
+  public static final java.time.Duration AUTO_WAIT = java.time.Duration.ofNanos(-1);
 
   public AdmissionConfig {
     shares = Map.copyOf(shares);

@@ -196,7 +196,15 @@ public final class ConfigLoader {
       s.problems().error(sh.path(), "the queue shares must not all be zero");
     }
     int size = q.integer("size", d.queueSize(), 0, 1_000_000);
-    java.time.Duration maxWait = q.durationOrAuto("max_wait", d.queueMaxWait());
+    java.time.Duration maxWait = d.queueMaxWait();
+    String mw = q.string("max_wait", null);
+    if (mw != null && mw.trim().equalsIgnoreCase("none")) {
+      maxWait = null;
+    } else if (mw != null && mw.trim().equalsIgnoreCase("auto")) {
+      maxWait = AdmissionConfig.AUTO_WAIT;
+    } else if (mw != null) {
+      maxWait = q.duration("max_wait", null);
+    }
     q.rejectUnknown();
     Section m = s.section("memory");
     double high = m.decimal("high_watermark", d.memoryHigh(), 0.1, 1);

@@ -93,7 +93,8 @@ public final class ModelRegistry {
   private ModelGroup group(String name, List<Deployment> ds, List<String> fallbacks, ResilienceConfig r,
       int maxTokens) {
     AdmissionQueue q = new AdmissionQueue(admission.queueSize(), admission.shares(), new GroupSlots(ds), clock)
-        .withMaxWait(admission.queueMaxWait() == null ? -1 : admission.queueMaxWait().toNanos());
+        .withMaxWait(admission.queueMaxWait() == null ? AdmissionQueue.UNBOUNDED
+            : admission.queueMaxWait().isNegative() ? AdmissionQueue.AUTO : admission.queueMaxWait().toNanos());
     for (Deployment d : ds) {
       d.limiter().onFree(q::dispatch);
     }

@@ -331,4 +331,24 @@ class AdmissionQueueTest {
     assertThat(slots.free).isZero();
     assertThat(q.size()).isZero();
   }
+
+  @org.junit.jupiter.api.Test
+  void aMaxWaitRefusesWhatWouldWaitLongerThanIt() {
+    // one slot, held 100 ms on average: the n-th normal request in line expects (n / share) * 100 ms
+    AdmissionQueue q = queue(100).withMaxWait(250_000_000L);
+    long far = Long.MAX_VALUE;
+    assertThat(q.offer(waiter("a", Priority.NORMAL, far))).isNull();  // alone: ~100 ms
+    assertThat(q.offer(waiter("b", Priority.NORMAL, far))).isNull();  // ~200 ms
+    assertThat(q.offer(waiter("c", Priority.NORMAL, far))).isEqualTo(AdmissionQueue.Refusal.QUEUE_FULL); // ~300 ms
+    assertThat(q.size()).isEqualTo(2);
+  }
+
+  @org.junit.jupiter.api.Test
+  void autoMaxWaitIsHalfTheMeanHoldAndUnboundedIsTheDefault() {
+    assertThat(queue(100).maxWaitNanos()).isEqualTo(AdmissionQueue.UNBOUNDED);
+    AdmissionQueue q = queue(100).withMaxWait(AdmissionQueue.AUTO);
+    assertThat(q.maxWaitNanos()).isEqualTo(50_000_000L);
+    slots.holdNanos = 1_000_000; // 1 ms: the floor holds
+    assertThat(q.maxWaitNanos()).isEqualTo(10_000_000L);
+  }
 }

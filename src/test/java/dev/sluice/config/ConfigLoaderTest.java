@@ -903,4 +903,14 @@ class ConfigLoaderTest {
     org.assertj.core.api.Assertions.assertThat(r.config().admission().queueSize()).isEqualTo(5);
     org.assertj.core.api.Assertions.assertThat(r.config().adminKey().reveal()).isEqualTo("secret");
   }
+
+  @org.junit.jupiter.api.Test
+  void queueMaxWaitIsNoneAutoOrADuration() {
+    java.util.function.Function<String, java.time.Duration> read = v -> new ConfigLoader(java.util.Map.of()).loadText(
+        "admission: { queue: { max_wait: " + v + " } }\nproviders: { sim: { type: sim } }\n"
+            + "models: { m: { deployments: [{ provider: sim }] } }\n", "t").admission().queueMaxWait();
+    org.assertj.core.api.Assertions.assertThat(read.apply("none")).isNull();
+    org.assertj.core.api.Assertions.assertThat(read.apply("auto")).isEqualTo(AdmissionConfig.AUTO_WAIT);
+    org.assertj.core.api.Assertions.assertThat(read.apply("250ms")).isEqualTo(java.time.Duration.ofMillis(250));
+  }
 }
