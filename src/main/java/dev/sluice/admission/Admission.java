@@ -75,7 +75,7 @@ public final class Admission {
       }
       return unauthorized("missing_api_key", keys.requiresKeys()
           ? "this gateway needs an API key: send 'Authorization: Bearer <key>'"
-          : "no API keys exist yet and this client is not on loopback; create one with 'sluice keys create'");
+          : "no API keys exist yet, so only direct loopback clients are served (loopback address and Host, no forwarding headers, no foreign Origin); create a key with 'sluice keys create'");
     }
     ApiKey k = keys.lookup(presented);
     if (k == null) {
@@ -139,12 +139,12 @@ public final class Admission {
 
   private KeyLimits limitsOf(ApiKey k) {
     KeyLimits kl = limits.get(k.id());
-    if (kl == null || !kl.key().equals(k)) {
-      // first use, or the key's limits changed in the store: start its buckets afresh
-      kl = new KeyLimits(k, meter);
-      limits.put(k.id(), kl);
+    if (kl != null && kl.key().equals(k)) {
+      return kl;
     }
-    return kl;
+    // first use, or the key's limits changed in the store: start its buckets afresh, once, even when
+    // two event loops see the key at the same moment
+    return limits.compute(k.id(), (id, old) -> old != null && old.key().equals(k) ? old : new KeyLimits(k, meter));
   }
 
   static String bearer(String authorization) {
@@ -161,7 +161,12 @@ public final class Admission {
 
   /** The estimate charged to a key's tokens per minute before the provider reports usage. */
   public static long estimateTokens(int bodyBytes, int maxTokens) {
-    return Math.max(1, bodyBytes / 4) + (maxTokens > 0 ? maxTokens : 256);
+    return estimateTokens(bodyBytes, maxTokens, 1);
+  }
+
+  /** With {@code n} answers asked for, each may use up to {@code max_tokens}. */
+  public static long estimateTokens(int bodyBytes, int maxTokens, int choices) {
+    return Math.max(1, bodyBytes / 4) + (long) Math.max(1, choices) * (maxTokens > 0 ? maxTokens : 256);
   }
 
   static ApiError unauthorized(String code, String message) {

@@ -48,18 +48,55 @@ final class AdminAuth implements Handler<RoutingContext> {
     String token = null;
     if (auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) {
       token = auth.substring(7).trim();
-    } else if (req.getParam("access_token") != null) {
-      token = req.getParam("access_token"); // browsers cannot set headers on WebSocket upgrades
+    } else if (req.getParam("access_token") != null && "/admin/live".equals(req.path())) {
+      // browsers cannot set headers on WebSocket upgrades; everywhere else a key in the URL would
+      // end up in proxy logs and browser history, so it is not accepted there
+      token = req.getParam("access_token");
     }
     return token != null && MessageDigest.isEqual(keyDigest, sha256(token));
   }
 
+  /**
+   * A client on this machine, talking to it directly. Not enough on its own to trust: a reverse
+   * proxy on the same host relays everyone from 127.0.0.1 (so forwarded requests do not count), and
+   * a web page can reach loopback through a DNS name it controls (so the Host must be a loopback
+   * name) or open a WebSocket cross-site (so a browser's Origin must be loopback too).
+   */
   static boolean isLoopback(HttpServerRequest req) {
     if (req.remoteAddress() == null) {
       return false;
     }
     String h = req.remoteAddress().hostAddress();
-    return h != null && (h.startsWith("127.") || h.equals("0:0:0:0:0:0:0:1") || h.equals("::1"));
+    if (h == null || !(h.startsWith("127.") || h.equals("0:0:0:0:0:0:0:1") || h.equals("::1"))) {
+      return false;
+    }
+    if (req.getHeader("forwarded") != null || req.getHeader("x-forwarded-for") != null
+        || req.getHeader("x-real-ip") != null || req.getHeader("via") != null) {
+      return false;
+    }
+    String host = req.authority() == null ? null : req.authority().host();
+    if (host != null && !loopbackName(host)) {
+      return false;
+    }
+    String origin = req.getHeader("origin");
+    if (origin != null) {
+      try {
+        String oh = java.net.URI.create(origin).getHost();
+        return oh != null && loopbackName(oh);
+      } catch (IllegalArgumentException e) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean loopbackName(String host) {
+    String h = host.toLowerCase(java.util.Locale.ROOT);
+    if (h.startsWith("[") && h.endsWith("]")) {
+      h = h.substring(1, h.length() - 1);
+    }
+    return h.equals("localhost") || h.endsWith(".localhost") || h.startsWith("127.") || h.equals("::1")
+        || h.equals("0:0:0:0:0:0:0:1");
   }
 
   static byte[] sha256(String s) {

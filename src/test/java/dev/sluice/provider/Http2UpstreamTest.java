@@ -54,8 +54,9 @@ class Http2UpstreamTest {
     String body = TestGateway.chat("\"stream\":true,\"max_tokens\":500,\"sim\":{\"tokens_per_second\":20}");
     URI u = URI.create(gw.baseUrl());
     try (Socket sock = new Socket(u.getHost(), u.getPort())) {
+      sock.setSoTimeout(10_000);
       OutputStream out = sock.getOutputStream();
-      out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+      out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: "
           + body.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
       out.flush();
       BufferedReader in = new BufferedReader(new InputStreamReader(sock.getInputStream(), StandardCharsets.UTF_8));

@@ -271,6 +271,7 @@ class ClientDisconnectTest {
   static final String QUEUE_CONFIG = """
       server: { port: 0, event_loops: 1 }
       resilience: { retry: { max_attempts: 1 } }
+      admission: { concurrency: { algorithm: fixed, initial: 8, min: 1, max: 8 } }
       providers:
         sim:
           type: sim
@@ -334,7 +335,7 @@ class ClientDisconnectTest {
       try (TestGateway g = TestGateway.start(yaml)) {
         Socket client = new Socket(InetAddress.getLoopbackAddress(), g.gateway().port());
         byte[] body = TestGateway.chat(null).getBytes(StandardCharsets.UTF_8);
-        client.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+        client.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n"
             + "Content-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n")
             .getBytes(StandardCharsets.US_ASCII));
         client.getOutputStream().write(body);

@@ -283,7 +283,7 @@ class GuardsOverHttpTest {
   void aBodyThatDoesNotArriveWithinTheClientsBudgetIs408AndReleased() throws Exception {
     try (Socket s = new Socket(InetAddress.getLoopbackAddress(), gw.gateway().port())) {
       s.setSoTimeout(10_000);
-      s.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      s.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
           + "X-Request-Timeout: 300ms\r\nContent-Length: 100\r\n\r\n{\"model\":").getBytes(
               java.nio.charset.StandardCharsets.US_ASCII));
       s.getOutputStream().flush();
@@ -338,7 +338,7 @@ class GuardsOverHttpTest {
       s.setReceiveBufferSize(4096);
       s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), gw.gateway().port()));
       s.setSoTimeout(20_000);
-      s.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      s.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
           + "Content-Length: " + bytes.length + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
       s.getOutputStream().write(bytes);
       s.getOutputStream().flush();

@@ -86,4 +86,35 @@ class OpenModeTest {
       assertThat(gw.sim().stats().requests()).isZero();
     }
   }
+
+  /** What open mode trusts is a loopback client talking to it directly, not anyone relayed through it. */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {
+      "Host: attacker.example\r\n",                       // DNS rebinding: a web page's name resolved to 127.0.0.1
+      "Host: localhost\r\nOrigin: https://attacker.example\r\n", // a cross-site page
+      "Host: localhost\r\nX-Forwarded-For: 203.0.113.9\r\n",     // a reverse proxy on this host
+      "Host: localhost\r\nForwarded: for=203.0.113.9\r\n",
+      "Host: localhost\r\nVia: 1.1 proxy\r\n"})
+  void loopbackThatIsNotReallyLocalIsRefused(String headers) throws Exception {
+    try (TestGateway gw = TestGateway.start(YAML)) {
+      assertThat(rawChat(gw, "Host: localhost:1\r\nOrigin: http://127.0.0.1:3000\r\n")).startsWith("HTTP/1.1 200");
+      String refused = rawChat(gw, headers);
+      assertThat(refused).startsWith("HTTP/1.1 401").contains("loopback");
+      gw.awaitAtRest();
+      assertThat(gw.sim().stats().requests()).as("only the genuine local call reached a provider").isEqualTo(1);
+    }
+  }
+
+  private static String rawChat(TestGateway gw, String headers) throws Exception {
+    byte[] body = TestGateway.chat(null).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    try (java.net.Socket s = new java.net.Socket(InetAddress.getLoopbackAddress(), gw.gateway().port())) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\n" + headers
+          + "Content-Type: application/json\r\nConnection: close\r\nContent-Length: " + body.length + "\r\n\r\n")
+          .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      s.getOutputStream().write(body);
+      s.getOutputStream().flush();
+      return new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+  }
 }
