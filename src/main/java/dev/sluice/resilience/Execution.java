@@ -65,6 +65,7 @@ public final class Execution implements Attempt.Owner {
   /** Why a failed request was not retried. */
   enum GiveUp { NOT_RETRYABLE, MAX_ATTEMPTS, NO_CAPACITY, DEADLINE, BUDGET }
 
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Execution.class);
   private static final CharSequence EVENT_STREAM = HttpHeaders.createOptimized("text/event-stream; charset=utf-8");
   private static final CharSequence NO_CACHE = HttpHeaders.createOptimized("no-cache");
   private static final CharSequence JSON = HttpHeaders.createOptimized("application/json");
@@ -165,6 +166,9 @@ public final class Execution implements Attempt.Owner {
     if (r == null) {
       queued = true;
       ctx.ledger().enqueued();
+      // a slot may have freed on another event loop between our look and the offer: nothing else
+      // would wake the queue for it
+      q.dispatch();
       return;
     }
     String reason = r == AdmissionQueue.Refusal.QUEUE_FULL ? "queue_full" : "deadline_unmeetable";
@@ -211,6 +215,12 @@ public final class Execution implements Attempt.Owner {
     }
     queued = false;
     ctx.ledger().dequeued();
+    if (deadline.remainingNanos() < minUsefulNanos(d)) {
+      // too little time is left for an answer: a provider call now could only be wasted
+      Picker.giveBackSlot(d);
+      deadlineFired();
+      return;
+    }
     launch(d, d.health().tryAcquire());
   }
 
@@ -578,6 +588,11 @@ public final class Execution implements Attempt.Owner {
       end(Outcome.SUCCESS, 200, null, null);
       return;
     }
+    if (truncation.kind() == Failure.Kind.RESET || truncation.kind() == Failure.Kind.TIMEOUT) {
+      // the provider broke a stream it had started: that is its health too, though the call was
+      // recorded as a success at its first token
+      a.deployment().health().lateFailure(ctx.clock().getAsLong() - a.startNanos(), label(truncation));
+    }
     ApiError e = truncationError(a.deployment(), truncation);
     if (!a.endedWithProviderError()) {
       resp.write(e.toSseEvent());
@@ -606,7 +621,20 @@ public final class Execution implements Attempt.Owner {
       case PROTOCOL -> fail(new ApiError(502, "upstream_error", "upstream_protocol_error", null,
           "deployment " + d.id() + " sent an invalid answer: " + f.message()), Outcome.UPSTREAM_ERROR);
       case STREAM_ERROR -> passThrough(d, 502, null, f.body(), true);
-      case STATUS -> passThrough(d, f.status(), f.headers(), f.body(), false);
+      case STATUS -> {
+        if (f.status() == 401 || f.status() == 403 || f.status() == 407) {
+          // the operator's credentials for this provider were refused: not the client's key, and the
+          // provider's message may echo part of ours
+          LOG.warn("deployment {} refused the gateway's credentials ({}): {}", d.id(), f.status(),
+              f.body() == null ? "" : truncate(f.body().toString(), 300));
+          resp.putHeader(SluiceHeaders.UPSTREAM_STATUS, String.valueOf(f.status()));
+          fail(new ApiError(502, "upstream_auth_error", "upstream_auth_error", null,
+              "deployment " + d.id() + " refused the gateway's credentials for it; the operator must check its key"),
+              Outcome.UPSTREAM_ERROR);
+        } else {
+          passThrough(d, f.status(), f.headers(), f.body(), false);
+        }
+      }
     }
   }
 
@@ -702,8 +730,8 @@ public final class Execution implements Attempt.Owner {
       return;
     }
     resp.putHeader(SluiceHeaders.PROVIDER, d.provider().name());
-    resp.putHeader(SluiceHeaders.DEPLOYMENT, d.id());
-    resp.putHeader(SluiceHeaders.ATTEMPTS, attempts + " (" + trail() + ")");
+    resp.putHeader(SluiceHeaders.DEPLOYMENT, headerSafe(d.id()));
+    resp.putHeader(SluiceHeaders.ATTEMPTS, headerSafe(attempts + " (" + trail() + ")"));
     if (hedged) {
       resp.putHeader(SluiceHeaders.HEDGED, SluiceHeaders.TRUE);
     }
@@ -743,7 +771,7 @@ public final class Execution implements Attempt.Owner {
       ctx.ledger().dequeued();
     }
     // an answer that never came used no tokens; one that came without a usage report keeps its estimate
-    boolean answered = outcome == Outcome.SUCCESS || outcome == Outcome.TRUNCATED;
+    boolean answered = outcome == Outcome.SUCCESS || outcome == Outcome.TRUNCATED || committed;
     ticket.release(answered ? usage.total() : 0);
     cancelTimer(deadlineTimer);
     deadlineTimer = -1;
@@ -767,6 +795,23 @@ public final class Execution implements Attempt.Owner {
         .key(ticket.apiKey() == null ? null : ticket.apiKey().id()).priority(ticket.priority().label())
         .deadlineMs(deadline.bounded() ? deadline.budgetNanos() / 1e6 : -1).overheadMs(overheadMs)
         .build());
+  }
+
+  /** A header value built from names (a pass-through id is the client's text): printable ASCII only. */
+  static String headerSafe(String v) {
+    StringBuilder sb = null;
+    for (int i = 0; i < v.length(); i++) {
+      char c = v.charAt(i);
+      if (c < 0x20 || c > 0x7e) {
+        if (sb == null) {
+          sb = new StringBuilder(v.length()).append(v, 0, i);
+        }
+        sb.append('?');
+      } else if (sb != null) {
+        sb.append(c);
+      }
+    }
+    return sb == null ? v : sb.toString();
   }
 
   private static String formatMs(double ms) {

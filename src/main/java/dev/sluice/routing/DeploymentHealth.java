@@ -31,6 +31,7 @@ public final class DeploymentHealth {
   private final PeakEwma ewma;
   private final RetryBudget budget;
   private volatile long cooldownUntilNanos;
+  static final long MAX_COOLDOWN_NANOS = 300_000_000_000L;
   private final long openForNanos;
   private volatile long openUntilNanos;
 
@@ -123,6 +124,16 @@ public final class DeploymentHealth {
     }
   }
 
+  /**
+   * A stream that was counted a success at its first token broke afterwards (reset, idle): the
+   * breaker counts it as a failed call too, so a deployment that breaks most streams mid-way opens.
+   */
+  public void lateFailure(long durationNanos, String what) {
+    if (breaker != null) {
+      breaker.onError(durationNanos, TimeUnit.NANOSECONDS, new IllegalStateException(what));
+    }
+  }
+
   /** A permit was taken but the call tells nothing about health (cancelled, client error, 429). */
   public void release(boolean holdsPermit) {
     if (breaker != null && holdsPermit) {
@@ -132,7 +143,9 @@ public final class DeploymentHealth {
 
   /** A 429: rest for its Retry-After (at least a second when it gave none). */
   public void coolDown(long nanos) {
-    long until = clock.getAsLong() + Math.max(nanos, 1_000_000_000L);
+    // a provider's Retry-After is believed up to five minutes: a day-long rest is a misconfiguration
+    long rest = Math.min(Math.max(nanos, 1_000_000_000L), MAX_COOLDOWN_NANOS);
+    long until = clock.getAsLong() + rest;
     if (until > cooldownUntilNanos) {
       cooldownUntilNanos = until;
     }

@@ -696,7 +696,14 @@ class BadInputTest {
     for (int status : new int[] {401, 403, 400}) {
       Reply err = post("/v1/chat/completions",
           TestGateway.chat("\"sim\":{\"error_rate\":1,\"error_statuses\":[" + status + "]}"));
-      assertThat(err.status()).as(err.body()).isEqualTo(status);
+      // a provider refusing the gateway's own credentials is the operator's problem, not the
+      // client's key: it becomes a 502 naming the deployment, with the provider's status in a header
+      int expected = status == 400 ? 400 : 502;
+      assertThat(err.status()).as(err.body()).isEqualTo(expected);
+      assertThat(err.header("x-sluice-upstream-status")).hasValue(String.valueOf(status));
+      if (expected == 502) {
+        assertThat(err.body()).contains("upstream_auth_error").contains("sim-a");
+      }
       assertNoSecret(err);
     }
     gw.awaitAtRest();
