@@ -138,6 +138,7 @@ start_sluice() {
 start_sluice_config() {   # start_sluice_config NAME CONFIG PORT [EXTRA ARGS...]: a Sluice with its own configuration
   local name="$1" config="$2" port="$3"; shift 3
   port_in_use "$port" && die "port $port is taken"
+  [ "$config" != "$RUN_TMP/$name.yaml" ] || die "start_sluice_config: $config would be overwritten by its own copy"
   sed -e "s#127.0.0.1:9100#127.0.0.1:$SIM_PORT#" "$config" >"$RUN_TMP/$name.yaml"
   # shellcheck disable=SC2086
   start_bg "$name" "$CORE_PROXY" java $SLUICE_JAVA_OPTS -jar "$JAR" serve --config "$RUN_TMP/$name.yaml" \

@@ -17,7 +17,7 @@ command -v wrk >/dev/null || die "wrk is needed (apt-get install -y wrk)"
 bench_init "${OUT:-$BENCH_DIR/results/observe-$(date +%Y%m%d-%H%M%S)}"
 write_meta observe "reps=$REPS" "sat_duration_s=$SAT_DURATION" "sat_connections=$SAT_CONNECTIONS"
 start_sim "$BENCH_DIR/profiles/fast.yaml"
-cat >"$RUN_TMP/observe-on.yaml" <<YAML
+cat >"$RUN_TMP/observe-on.src.yaml" <<YAML
 server: { host: 127.0.0.1, port: $PORT_ON, event_loops: 1, metrics: true }
 store: { url: sqlite }
 admission: { concurrency: { algorithm: fixed, initial: 100000, max: 100000 } }
@@ -27,9 +27,9 @@ models:
   instant: { deployments: [{ provider: up, model: instant }] }
 YAML
 sed -e "s/port: $PORT_ON, event_loops: 1, metrics: true/port: $PORT_OFF, event_loops: 1, metrics: false/" \
-  -e "s/url: sqlite/url: none/" "$RUN_TMP/observe-on.yaml" >"$RUN_TMP/observe-off.yaml"
-start_sluice_config observe-on "$RUN_TMP/observe-on.yaml" "$PORT_ON"
-start_sluice_config observe-off "$RUN_TMP/observe-off.yaml" "$PORT_OFF"
+  -e "s/url: sqlite/url: none/" "$RUN_TMP/observe-on.src.yaml" >"$RUN_TMP/observe-off.src.yaml"
+start_sluice_config observe-on "$RUN_TMP/observe-on.src.yaml" "$PORT_ON"
+start_sluice_config observe-off "$RUN_TMP/observe-off.src.yaml" "$PORT_OFF"
 
 body="$RUN_TMP/sat-body.json"
 printf '{"model":"instant","messages":[{"role":"user","content":"Say something about time."}]}' >"$body"

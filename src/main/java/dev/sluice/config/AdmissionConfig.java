@@ -37,14 +37,16 @@ public record AdmissionConfig(int maxInFlight, int queueSize, java.time.Duration
    * streams and total time otherwise.
    *
    * @param algorithm {@code gradient} (default), {@code vegas}, {@code aimd} or {@code fixed}
-   * @param initial   starting limit; default 100 (LLM calls last seconds: a provider serves many at once)
-   * @param min       floor; default 4
-   * @param max       ceiling; default 4096
+   * @param initial   starting limit; default 512 (LLM calls last seconds and streams minutes: a provider
+   *                  serves many at once)
+   * @param min       floor; default 128 — latency from LLMs is noisy (it follows output length), and a
+   *                  limit that a few slow answers can push to single digits turns a hiccup into 503s
+   * @param max       ceiling; default 8192
    * @param tolerance gradient: how much slower than its long-term latency a deployment may get before
-   *                  the limit comes down (Netflix's rttTolerance); default 1.5. Lower keeps latency
+   *                  the limit comes down (Netflix's rttTolerance); default 2.0. Lower keeps latency
    *                  closer to the unloaded one under overload, at some cost in throughput
    */
   public record Limit(String algorithm, int initial, int min, int max, double tolerance) {
-    public static final Limit DEFAULTS = new Limit("gradient", 100, 4, 4096, 1.5);
+    public static final Limit DEFAULTS = new Limit("gradient", 512, 128, 8192, 2.0);
   }
 }

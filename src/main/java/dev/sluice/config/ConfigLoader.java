@@ -218,9 +218,18 @@ public final class ConfigLoader {
     if (!List.of("gradient", "vegas", "aimd", "fixed").contains(alg)) {
       s.problems().error(l.child("algorithm"), "unknown algorithm '" + alg + "'; expected gradient, vegas, aimd or fixed");
     }
-    int min = l.integer("min", d.limit().min(), 1, 1_000_000);
-    int max = l.integer("max", d.limit().max(), 1, 1_000_000);
-    int initial = l.integer("initial", Math.max(min, Math.min(max, d.limit().initial())), 1, 1_000_000);
+    // defaults bend around what the user wrote: `initial: 1` alone means a limit of one, not an error
+    // against the default floor
+    boolean hasMin = l.has("min");
+    boolean hasMax = l.has("max");
+    boolean hasInitial = l.has("initial");
+    int given = l.integer("initial", d.limit().initial(), 1, 1_000_000);
+    int min = l.integer("min", hasInitial ? Math.min(d.limit().min(), given) : d.limit().min(), 1, 1_000_000);
+    int max = l.integer("max", hasInitial ? Math.max(d.limit().max(), given) : d.limit().max(), 1, 1_000_000);
+    int initial = hasInitial ? given : Math.max(min, Math.min(max, d.limit().initial()));
+    if (!hasInitial && (hasMin || hasMax)) {
+      initial = Math.max(min, Math.min(max, initial));
+    }
     double tolerance = l.decimal("tolerance", d.limit().tolerance(), 1, 10);
     if (min > max || initial < min || initial > max) {
       s.problems().error(l.path(), "concurrency limits must satisfy min <= initial <= max; found " + min + " <= "
@@ -519,6 +528,7 @@ public final class ConfigLoader {
       Problems problems, boolean quiet) {
     Map<String, ModelConfig> out = new LinkedHashMap<>();
     Set<String> names = new HashSet<>();
+    Map<String, String> idOwners = new java.util.HashMap<>();
     top.entries("models").forEach((name, s) -> {
       if (!names.add(name)) {
         problems.error(s.path(), "model name '" + name + "' is used twice");
@@ -549,6 +559,12 @@ public final class ConfigLoader {
         if (!ids.add(id)) {
           problems.error(d.child("id"), "deployment id '" + id + "' is used twice in model '" + name
               + "'; give each an id");
+        } else if (idOwners.containsKey(id)) {
+          problems.warning(d.child("id"), "deployment id '" + id + "' is also a deployment of model '"
+              + idOwners.get(id) + "'; each keeps its own limits and breaker, but metrics and /admin/status"
+              + " cannot tell them apart — give one an id");
+        } else {
+          idOwners.put(id, name);
         }
         int weight = d.integer("weight", 1, 0, 1_000_000);
         int maxConcurrency = d.integer("max_concurrency", -1, -1, 1_000_000);

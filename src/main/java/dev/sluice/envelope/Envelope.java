@@ -14,6 +14,7 @@ package dev.sluice.envelope;
  * @param modelEnd       offset just past its closing quote
  * @param timeoutStart   offset of the {@code "timeout"} key, or -1
  * @param timeoutEnd     offset just past its value, or -1
+ * @param choices        {@code n}: how many answers are asked for (1 when absent)
  */
 public record Envelope(
     Endpoint endpoint,
@@ -27,7 +28,8 @@ public record Envelope(
     int modelEnd,
     int timeoutStart,
     int timeoutEnd,
-    int bodyLength) {
+    int bodyLength,
+    int choices) {
 
   public boolean hasTimeoutField() {
     return timeoutStart >= 0;

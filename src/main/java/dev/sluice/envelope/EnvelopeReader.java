@@ -30,6 +30,9 @@ public final class EnvelopeReader {
   private static final java.util.List<String> OWN_FIELDS =
       java.util.List.of("model", "stream", "timeout", "max_tokens", "max_completion_tokens", "stream_options");
 
+  /** Model names longer than this are refused: real ones are a few dozen characters. */
+  static final int MAX_MODEL_LENGTH = 256;
+
   private final JsonFactory factory;
   private final int maxMessages;
 
@@ -79,6 +82,7 @@ public final class EnvelopeReader {
     boolean modelPresent = false;
     boolean stream = false;
     int maxTokens = -1;
+    int choices = 1;
     long timeoutNanos = -1;
     int messages = -1;
     boolean includeUsage = false;
@@ -131,7 +135,8 @@ public final class EnvelopeReader {
               throw ApiError.invalid("invalid_value", name, "'" + name + "' must be a positive integer, found " + n)
                   .rejection();
             }
-            maxTokens = (int) n;
+            // both may be given; a provider may honour either, so the larger is what the request may cost
+            maxTokens = Math.max(maxTokens, (int) n);
           } else if (v != JsonToken.VALUE_NULL) {
             throw wrongType(name, "an integer", v);
           }
@@ -197,7 +202,14 @@ public final class EnvelopeReader {
           }
         }
         case "n" -> {
-          if (v != JsonToken.VALUE_NUMBER_INT && v != JsonToken.VALUE_NULL) {
+          if (v == JsonToken.VALUE_NUMBER_INT) {
+            long c = p.getNumberType() == JsonParser.NumberType.BIG_INTEGER ? -1 : p.getLongValue();
+            if (c < 1 || c > 128) {
+              throw ApiError.invalid("invalid_value", "n", "'n' must be between 1 and 128, found " + p.getText())
+                  .rejection();
+            }
+            choices = (int) c;
+          } else if (v != JsonToken.VALUE_NULL) {
             throw wrongType("n", "an integer", v);
           }
         }
@@ -221,6 +233,11 @@ public final class EnvelopeReader {
     }
     if (model.isBlank()) {
       throw ApiError.invalid("invalid_value", "model", "'model' must not be empty").rejection();
+    }
+    if (model.length() > MAX_MODEL_LENGTH || !printable(model)) {
+      // a model name travels into headers, metrics, logs and the request log: keep it a name
+      throw ApiError.invalid("invalid_value", "model", "'model' must be a name of at most " + MAX_MODEL_LENGTH
+          + " printable characters").rejection();
     }
     if (stream && !endpoint.streamable()) {
       throw ApiError.invalid("invalid_value", "stream", "'stream' is not supported by " + endpoint.path())
@@ -249,7 +266,17 @@ public final class EnvelopeReader {
       }
     }
     return new Envelope(endpoint, model, stream, maxTokens, timeoutNanos, Math.max(messages, 0), includeUsage,
-        modelStart, modelEnd, timeoutStart, timeoutEnd, length);
+        modelStart, modelEnd, timeoutStart, timeoutEnd, length, choices);
+  }
+
+  private static boolean printable(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private int readMessages(JsonParser p) throws IOException {

@@ -166,6 +166,9 @@ public final class Gateway {
       registerGauges(metrics, services);
       java.util.function.UnaryOperator<String> labels = modelLabels(registry);
       metrics.modelLabels(labels);
+      java.util.Set<String> configured = new java.util.HashSet<>();
+      registry.deployments().forEach(d -> configured.add(d.id()));
+      metrics.deploymentLabels(id -> configured.contains(id) ? id : labels.apply(id));
       liveStats.modelLabels(labels);
       Live live = new Live(vertx, services, liveStats, alerts, auditor);
 

@@ -35,7 +35,9 @@ final class GatewayVerticle extends VerticleBase {
     HttpServerOptions options = new HttpServerOptions()
         .setTcpNoDelay(true)
         .setTcpFastOpen(true)
-        .setIdleTimeout(0)
+        // a connection silent for longer than any request may last is a stuck or hostile client
+        .setIdleTimeout(idleSeconds())
+        .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.SECONDS)
         .setMaxInitialLineLength(8192)
         .setHandle100ContinueAutomatically(false)
         .setCompressionSupported(false);
@@ -44,6 +46,13 @@ final class GatewayVerticle extends VerticleBase {
     new AdminApi(vertx, services, live).mount(router);
     router.route().handler(ctx -> Dispatcher.notFound(ctx.request()));
     return server.requestHandler(new Dispatcher(services, clients, router)).listen(port, host);
+  }
+
+  /** The gateway cap plus a margin; in skip mode (no cap) ten minutes. */
+  private int idleSeconds() {
+    var d = services.config().deadline();
+    long cap = d.skip() ? 600 : d.cap().toSeconds();
+    return (int) Math.min(Integer.MAX_VALUE, cap + 30);
   }
 
   int actualPort() {

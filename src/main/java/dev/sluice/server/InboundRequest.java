@@ -177,7 +177,7 @@ final class InboundRequest {
       return;
     }
     Admission.Decision keyed = s.admission().admitKey(ticket, group.get().name(), env.maxTokens(),
-        group.get().maxTokens(), Admission.estimateTokens(bytes.length, env.maxTokens()));
+        group.get().maxTokens(), Admission.estimateTokens(bytes.length, env.maxTokens(), env.choices()));
     KeyLimits limits = ticket.keyLimits();
     if (limits != null) {
       limits.describe(resp::putHeader);
@@ -214,14 +214,22 @@ final class InboundRequest {
     if (done) {
       return;
     }
-    if (closeConnection && !resp.headWritten()) {
+    // over HTTP/2 a stream is refused on its own; closing the connection would kill its neighbours
+    boolean close = closeConnection && req.version() != io.vertx.core.http.HttpVersion.HTTP_2;
+    if (close && !resp.headWritten()) {
       // the rest of the body is not wanted: do not make the client send it
       resp.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
     }
     var written = ErrorResponder.send(resp, e);
     finish(Outcome.REJECTED, e.status(), env, e.type(), e.message());
-    if (closeConnection) {
+    if (close) {
       written.onComplete(v -> req.connection().close());
+    } else if (closeConnection) {
+      written.onComplete(v -> {
+        if (!req.isEnded()) {
+          resp.reset(); // stop the client sending the rest of this stream's body
+        }
+      });
     }
   }
 

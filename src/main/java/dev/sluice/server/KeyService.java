@@ -36,8 +36,10 @@ public final class KeyService {
     String secret = KeyHash.newKey();
     ApiKey k = new ApiKey(KeyHash.newId(), name, KeyHash.sha256Hex(secret), KeyHash.displayPrefix(secret), models,
         rpm, tpm, maxConcurrency, priority, maxTokens, System.currentTimeMillis(), -1);
-    store.insert(k);
-    refresh();
+    synchronized (this) {
+      store.insert(k);
+      refresh();
+    }
     return new Created(k, secret);
   }
 
@@ -46,13 +48,19 @@ public final class KeyService {
   }
 
   public Optional<ApiKey> revoke(String idOrName) throws SQLException {
-    Optional<ApiKey> k = store.revoke(idOrName, System.currentTimeMillis());
-    refresh();
-    return k;
+    synchronized (this) {
+      Optional<ApiKey> k = store.revoke(idOrName, System.currentTimeMillis());
+      refresh();
+      return k;
+    }
   }
 
-  /** Re-reads every key; on failure the ring keeps what it had (a store outage must not open the door). */
-  public void refresh() {
+  /**
+   * Re-reads every key; on failure the ring keeps what it had (a store outage must not open the
+   * door). One refresh at a time: a slow periodic read must not land after a revocation's own and
+   * bring the revoked key back.
+   */
+  public synchronized void refresh() {
     try {
       ring.replace(store.all());
     } catch (SQLException e) {

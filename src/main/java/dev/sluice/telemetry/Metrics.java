@@ -43,6 +43,13 @@ public final class Metrics implements Recorder, Telemetry {
     this.modelLabel = labeler;
   }
 
+  /** The same for deployment ids: a pass-through deployment's id is the client's model text. */
+  private volatile java.util.function.UnaryOperator<String> deploymentLabel = d -> d;
+
+  public void deploymentLabels(java.util.function.UnaryOperator<String> labeler) {
+    this.deploymentLabel = labeler;
+  }
+
   private String label(String model) {
     return model == null ? NONE : modelLabel.apply(model);
   }
@@ -145,7 +152,7 @@ public final class Metrics implements Recorder, Telemetry {
 
   @Override
   public void attemptEnded(String model, String deployment, String provider, String result, long nanos) {
-    String d = or(deployment);
+    String d = deployment == null ? NONE : deploymentLabel.apply(deployment);
     String res = resultClass(result);
     counter(new Key("sluice_attempts", d, res, null), k -> Counter.builder("sluice_attempts")
         .description("Upstream attempts by deployment and result")
@@ -182,7 +189,8 @@ public final class Metrics implements Recorder, Telemetry {
   }
 
   /** Counts a breaker state change. */
-  public void breakerTransition(String deployment, String to) {
+  public void breakerTransition(String deploymentId, String to) {
+    String deployment = deploymentLabel.apply(deploymentId);
     counter(new Key("sluice_breaker_transitions", deployment, to, null),
         k -> Counter.builder("sluice_breaker_transitions").description("Circuit breaker state changes")
             .tags("deployment", deployment, "to", to).register(registry)).increment();
