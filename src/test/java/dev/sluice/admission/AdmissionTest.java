@@ -161,5 +161,6 @@ class AdmissionTest {
   void theTokenEstimateCoversThePromptAndTheAnswer() {
     assertThat(Admission.estimateTokens(400, 50)).isEqualTo(150);
     assertThat(Admission.estimateTokens(0, 0)).isEqualTo(1 + 256);
+    assertThat(Admission.estimateTokens(400, 50, 3)).as("n answers may each use max_tokens").isEqualTo(100 + 150);
   }
 }

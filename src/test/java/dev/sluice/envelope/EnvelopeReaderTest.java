@@ -75,6 +75,21 @@ class EnvelopeReaderTest {
   }
 
   @Test
+  void whenBothTokenLimitsAreGivenTheLargerIsWhatTheRequestMayCost() {
+    assertThat(chat("{\"model\":\"demo\"," + MSG + ",\"max_tokens\":40,\"max_completion_tokens\":12}").maxTokens())
+        .isEqualTo(40);
+    assertThat(chat("{\"model\":\"demo\"," + MSG + ",\"max_completion_tokens\":50,\"max_tokens\":12}").maxTokens())
+        .isEqualTo(50);
+  }
+
+  @Test
+  void nIsReadAsTheNumberOfChoices() {
+    assertThat(chat("{\"model\":\"demo\"," + MSG + "}").choices()).isEqualTo(1);
+    assertThat(chat("{\"model\":\"demo\"," + MSG + ",\"n\":4}").choices()).isEqualTo(4);
+    assertThat(chat("{\"model\":\"" + "m".repeat(256) + "\"," + MSG + "}").model()).hasSize(256);
+  }
+
+  @Test
   void maxCompletionTokensIsReadLikeMaxTokens() {
     assertThat(chat("{\"model\":\"demo\"," + MSG + ",\"max_completion_tokens\":12}").maxTokens()).isEqualTo(12);
   }
@@ -287,6 +302,12 @@ class EnvelopeReaderTest {
         Arguments.of(OK_CHAT + ",\"frequency_penalty\":{}}", Endpoint.CHAT, "invalid_type", "frequency_penalty"),
         Arguments.of(OK_CHAT + ",\"n\":\"2\"}", Endpoint.CHAT, "invalid_type", "n"),
         Arguments.of(OK_CHAT + ",\"n\":1.5}", Endpoint.CHAT, "invalid_type", "n"),
+        Arguments.of(OK_CHAT + ",\"n\":0}", Endpoint.CHAT, "invalid_value", "n"),
+        Arguments.of(OK_CHAT + ",\"n\":129}", Endpoint.CHAT, "invalid_value", "n"),
+        Arguments.of(OK_CHAT + ",\"n\":99999999999999999999}", Endpoint.CHAT, "invalid_value", "n"),
+        // model names travel into headers, metrics and logs
+        Arguments.of("{\"model\":\"" + "m".repeat(257) + "\"," + MSG + "}", Endpoint.CHAT, "invalid_value", "model"),
+        Arguments.of("{\"model\":\"demo\\r\\nX-Evil: 1\"," + MSG + "}", Endpoint.CHAT, "invalid_value", "model"),
         // timeout
         Arguments.of(OK_CHAT + ",\"timeout\":-1}", Endpoint.CHAT, "invalid_value", "timeout"),
         Arguments.of(OK_CHAT + ",\"timeout\":-0.5}", Endpoint.CHAT, "invalid_value", "timeout"),
