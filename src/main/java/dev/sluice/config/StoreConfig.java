@@ -11,7 +11,7 @@ import java.time.Duration;
  * @param user       PostgreSQL user, when not in the URL
  * @param password   PostgreSQL password, when not in the URL; never logged
  * @param retention  request log records older than this are pruned; default 7 days
- * @param batchSize  records written per transaction; default 100
+ * @param batchSize  records per insert chunk (a backlog joins up to 10 chunks per transaction); default 100
  * @param buffer     records waiting to be written before new ones are dropped (and counted); default 20000
  */
 public record StoreConfig(String url, String user, Secret password, Duration retention, int batchSize, int buffer) {
