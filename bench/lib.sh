@@ -14,6 +14,8 @@ NGINX_PORT="${NGINX_PORT:-9101}"
 SLUICE_PORT="${SLUICE_PORT:-9102}"
 CORE_LOAD="${CORE_LOAD:-0}"
 CORE_PROXY="${CORE_PROXY:-1}"
+CORE_SIM="${CORE_SIM:-$CORE_LOAD}"   # the simulator's core; by default it shares the load core
+CORE_GEN="${CORE_GEN:-$CORE_LOAD}"   # the load generator's core
 JAVA_DEFAULTS="-XX:+UseG1GC -Xmx1g -XX:+ExitOnOutOfMemoryError"
 SLUICE_JAVA_OPTS="${SLUICE_JAVA_OPTS:-$JAVA_DEFAULTS}"
 SIM_JAVA_OPTS="${SIM_JAVA_OPTS:-$JAVA_DEFAULTS}"
@@ -104,10 +106,10 @@ start_bg() {   # start_bg NAME CORE CMD...: sets LAST_PID
 start_sim() {   # start_sim PROFILE
   port_in_use "$SIM_PORT" && die "port $SIM_PORT is taken (set SIM_PORT)"
   # shellcheck disable=SC2086
-  start_bg sim "$CORE_LOAD" java $SIM_JAVA_OPTS -jar "$JAR" sim --port "$SIM_PORT" --profile "$1" --event-loops 1
+  start_bg sim "$CORE_SIM" java $SIM_JAVA_OPTS -jar "$JAR" sim --port "$SIM_PORT" --profile "$1" --event-loops 1
   SIM_PID=$LAST_PID
   wait_http "http://127.0.0.1:$SIM_PORT/health" sim "$SIM_PID"
-  log "simulator up on :$SIM_PORT (pid $SIM_PID, core $CORE_LOAD)"
+  log "simulator up on :$SIM_PORT (pid $SIM_PID, core $CORE_SIM)"
 }
 
 start_nginx() {
@@ -165,7 +167,7 @@ target_url() {
 
 gen() {   # gen ARGS...: the load generator, on the load core, without a progress bar
   # shellcheck disable=SC2086
-  pin "$CORE_LOAD" java $GEN_JAVA_OPTS -jar "$JAR" bench --no-progress "$@"
+  pin "$CORE_GEN" java $GEN_JAVA_OPTS -jar "$JAR" bench --no-progress "$@"
 }
 
 write_meta() {   # write_meta KIND KEY=VALUE...: what a later reader needs to trust the numbers
@@ -174,7 +176,7 @@ write_meta() {   # write_meta KIND KEY=VALUE...: what a later reader needs to tr
   commit="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
   git -C "$ROOT" diff --quiet HEAD -- src pom.xml 2>/dev/null || dirty="+uncommitted changes"
   python3 - "$OUT/meta.json" "$kind" "git_commit=$commit$dirty" "pinning=$PINNING" "core_proxy=$CORE_PROXY" \
-    "core_load=$CORE_LOAD" "sluice_java_opts=$SLUICE_JAVA_OPTS" "gen_java_opts=$GEN_JAVA_OPTS" "$@" <<'PY'
+    "core_load=$CORE_LOAD" "core_sim=$CORE_SIM" "core_gen=$CORE_GEN" "sluice_java_opts=$SLUICE_JAVA_OPTS" "gen_java_opts=$GEN_JAVA_OPTS" "$@" <<'PY'
 import json, os, platform, subprocess, sys
 path, kind, pairs = sys.argv[1], sys.argv[2], sys.argv[3:]
 def run(*cmd):

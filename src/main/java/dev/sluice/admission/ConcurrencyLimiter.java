@@ -29,14 +29,29 @@ public final class ConcurrencyLimiter {
     int initial = Math.max(config.min(), Math.min(config.initial(), max));
     this.limit = switch (config.algorithm()) {
       case "fixed" -> FixedLimit.of(Math.min(config.initial(), this.ceiling));
-      case "vegas" -> WindowedLimit.newBuilder().build(VegasLimit.newBuilder()
-          .initialLimit(initial).maxConcurrency(max).build());
+      case "vegas" -> WindowedLimit.newBuilder().build(vegas(initial, max, config.tolerance()));
       case "aimd" -> AIMDLimit.newBuilder().initialLimit(initial).minLimit(config.min()).maxLimit(max)
           .timeout(Long.MAX_VALUE / 2, TimeUnit.NANOSECONDS).build();
       default -> WindowedLimit.newBuilder().build(Gradient2Limit.newBuilder()
           .initialLimit(initial).minLimit(config.min()).maxConcurrency(max).rttTolerance(config.tolerance()).build());
     };
     limit.notifyOnChange(l -> onFree.run());
+  }
+
+  /**
+   * Vegas estimates how many requests wait inside the provider: {@code limit × (1 − minRtt / rtt)}.
+   * Left alone it keeps that between 3·log10(limit) and 6·log10(limit). With a tolerance, latency may
+   * grow to {@code tolerance × minRtt}, which is a queue of {@code limit × (1 − 1/tolerance)}: the
+   * limit comes down above that, and goes up below half of it.
+   */
+  static VegasLimit vegas(int initial, int max, double tolerance) {
+    VegasLimit.Builder b = VegasLimit.newBuilder().initialLimit(initial).maxConcurrency(max);
+    if (tolerance > 0) {
+      double share = 1 - 1 / tolerance;
+      b.betaFunction(limit -> Math.max(2, (int) Math.ceil(limit * share)));
+      b.alphaFunction(limit -> Math.max(1, (int) Math.ceil(limit * share / 2)));
+    }
+    return b.build();
   }
 
   /** Told when a slot may have become free (released, or the limit rose). */

@@ -42,9 +42,12 @@ public record AdmissionConfig(int maxInFlight, int queueSize, java.time.Duration
    * @param min       floor; default 128 — latency from LLMs is noisy (it follows output length), and a
    *                  limit that a few slow answers can push to single digits turns a hiccup into 503s
    * @param max       ceiling; default 8192
-   * @param tolerance gradient: how much slower than its long-term latency a deployment may get before
-   *                  the limit comes down (Netflix's rttTolerance); default 2.0. Lower keeps latency
-   *                  closer to the unloaded one under overload, at some cost in throughput
+   * @param tolerance how much slower than its usual latency a deployment may get before the limit
+   *                  comes down. Gradient: against its long-term latency (Netflix's rttTolerance);
+   *                  default 2.0. Vegas: against its lowest latency, i.e. the limit keeps the
+   *                  provider's own queue under {@code limit × (1 − 1/tolerance)}; 0 (the default for
+   *                  vegas) keeps the library's thresholds. Lower keeps latency closer to the unloaded
+   *                  one under overload, at some cost in throughput
    */
   public record Limit(String algorithm, int initial, int min, int max, double tolerance) {
     public static final Limit DEFAULTS = new Limit("gradient", 512, 128, 8192, 2.0);

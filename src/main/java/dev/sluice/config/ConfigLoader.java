@@ -230,7 +230,8 @@ public final class ConfigLoader {
     if (!hasInitial && (hasMin || hasMax)) {
       initial = Math.max(min, Math.min(max, initial));
     }
-    double tolerance = l.decimal("tolerance", d.limit().tolerance(), 1, 10);
+    // Vegas without a tolerance keeps the library's own thresholds (0 says so)
+    double tolerance = "vegas".equals(alg) && !l.has("tolerance") ? 0 : l.decimal("tolerance", d.limit().tolerance(), 1, 10);
     if (min > max || initial < min || initial > max) {
       s.problems().error(l.path(), "concurrency limits must satisfy min <= initial <= max; found " + min + " <= "
           + initial + " <= " + max);

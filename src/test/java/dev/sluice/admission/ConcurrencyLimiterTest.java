@@ -109,4 +109,40 @@ class ConcurrencyLimiterTest {
     assertThat(l.meanHoldNanos()).isCloseTo(2e9, org.assertj.core.api.Assertions.within(1e7));
     assertThat(l.limit()).isEqualTo(4);
   }
+  /** Feeds Vegas windows of samples at {@code rttMs} with the limit's slots all held. */
+  private static void vegasWindows(ConcurrencyLimiter l, long[] clock, double rttMs, int windows) {
+    for (int w = 0; w < windows; w++) {
+      for (int i = 0; i < 20; i++) {
+        int held = 0;
+        while (l.tryAcquire()) {
+          held++;
+        }
+        clock[0] += 60_000_000L; // 60 ms of (fake) time per sample: a window closes every second
+        l.release(clock[0], (long) (rttMs * 1_000_000), false, 0);
+        for (int h = 1; h < held; h++) {
+          l.releaseQuietly(clock[0], -1, false, 0);
+        }
+      }
+    }
+  }
+
+  @Test
+  void vegasWithAToleranceBringsTheLimitDownWhereTheLibraryDefaultHoldsIt() {
+    // the provider answers in 100 ms unloaded; then 130 ms: ~4.6 requests wait inside it at a limit of 20
+    ConcurrencyLimiter tolerant = new ConcurrencyLimiter(new AdmissionConfig.Limit("vegas", 20, 1, 200, 1.2), -1);
+    ConcurrencyLimiter library = new ConcurrencyLimiter(new AdmissionConfig.Limit("vegas", 20, 1, 200, 0), -1);
+    for (ConcurrencyLimiter l : new ConcurrencyLimiter[] {tolerant, library}) {
+      long[] clock = {0};
+      vegasWindows(l, clock, 100, 1);
+      int settled = l.limit();
+      vegasWindows(l, clock, 130, 3);
+      if (l == tolerant) {
+        // 1.2 allows a queue of 20 × (1 − 1/1.2) ≈ 3.3: 4.6 is too many
+        assertThat(l.limit()).as("tolerance 1.2").isLessThan(settled);
+      } else {
+        // the library tolerates 3·log10(20) ≈ 3.9 to 6·log10(20) ≈ 7.8 waiting: 4.6 is fine
+        assertThat(l.limit()).as("library thresholds").isGreaterThanOrEqualTo(settled);
+      }
+    }
+  }
 }
