@@ -5,6 +5,7 @@ import dev.sluice.errors.ApiError;
 import io.github.bucket4j.TimeMeter;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 
 /**
  * The gateway's door (DESIGN.md 5): memory guard and global cap first, then the client's key (who
@@ -68,43 +69,47 @@ public final class Admission {
    * otherwise the 401 to send.
    */
   public ApiError authenticate(Ticket t, String authorization, boolean loopback) {
-    String presented = bearer(authorization);
-    if (presented == null) {
-      if (!keys.requiresKeys() && config.openWithoutKeys() && loopback) {
-        return null;
-      }
-      return unauthorized("missing_api_key", keys.requiresKeys()
-          ? "this gateway needs an API key: send 'Authorization: Bearer <key>'"
-          : "no API keys exist yet, so only direct loopback clients are served (loopback address and Host, no forwarding headers, no foreign Origin); create a key with 'sluice keys create'");
+    return authenticate(t, authorization, () -> loopback);
+  }
+
+  /** The same, asking {@code loopback} only when the answer depends on it (no keys exist yet). */
+  public ApiError authenticate(Ticket t, String authorization, BooleanSupplier loopback) {
+    Caller c = identify(authorization, loopback);
+    if (c.key() != null) {
+      t.identify(limitsOf(c.key()));
+      t.priority(c.key().priority());
     }
-    ApiKey k = keys.lookup(presented);
-    if (k == null) {
-      if (!keys.requiresKeys() && config.openWithoutKeys() && loopback) {
-        return null; // open gateway: a client's own provider-style key is not ours to judge
-      }
-      return unauthorized("invalid_api_key", "the API key is not valid");
-    }
-    if (k.revoked()) {
-      return unauthorized("revoked_api_key", "the API key was revoked");
-    }
-    t.identify(limitsOf(k));
-    t.priority(k.priority());
-    return null;
+    return c.refusal();
   }
 
   /** The same judgement of a caller without admitting anything (for {@code /v1/models}). */
-  public ApiError checkCaller(String authorization, boolean loopback) {
+  public ApiError checkCaller(String authorization, BooleanSupplier loopback) {
+    return identify(authorization, loopback).refusal();
+  }
+
+  /** A live key, or neither key nor refusal (served without a key), or the refusal. */
+  private record Caller(ApiKey key, ApiError refusal) {}
+
+  private static final Caller ANONYMOUS = new Caller(null, null);
+
+  private Caller identify(String authorization, BooleanSupplier loopback) {
     String presented = bearer(authorization);
-    if (presented == null) {
-      return !keys.requiresKeys() && config.openWithoutKeys() && loopback ? null
-          : unauthorized("missing_api_key", "this gateway needs an API key: send 'Authorization: Bearer <key>'");
-    }
-    ApiKey k = keys.lookup(presented);
+    ApiKey k = presented == null ? null : keys.lookup(presented);
     if (k == null) {
-      return !keys.requiresKeys() && config.openWithoutKeys() && loopback ? null
-          : unauthorized("invalid_api_key", "the API key is not valid");
+      if (!keys.requiresKeys() && config.openWithoutKeys() && loopback.getAsBoolean()) {
+        return ANONYMOUS; // open gateway: a client's own provider-style key is not ours to judge
+      }
+      return new Caller(null, presented != null
+          ? unauthorized("invalid_api_key", "the API key is not valid")
+          : unauthorized("missing_api_key", keys.requiresKeys()
+              ? "this gateway needs an API key: send 'Authorization: Bearer <key>'"
+              : "no API keys exist yet, so only direct loopback clients are served (loopback address and Host,"
+                  + " no forwarding headers, no foreign Origin); create a key with 'sluice keys create'"));
     }
-    return k.revoked() ? unauthorized("revoked_api_key", "the API key was revoked") : null;
+    if (k.revoked()) {
+      return new Caller(null, unauthorized("revoked_api_key", "the API key was revoked"));
+    }
+    return new Caller(k, null);
   }
 
   /** Per-key checks once the body is read: model allowed, max_tokens ceiling, rates, concurrency. */

@@ -514,10 +514,8 @@ public final class Execution implements Attempt.Owner {
       }
       ctx.ledger().permitReturned();
     }
-    if (a.releaseSlotOnce()) {
-      a.deployment().limiter().releaseQuietly(a.startNanos(), overload ? duration : -1, overload, duration);
-      ctx.ledger().slotReturned();
-    }
+    // quietly: this request's retry has the first claim on the slot (see the caller)
+    releaseSlotQuietly(a, overload ? duration : -1, overload);
   }
 
   private void returnPermit(Attempt a) {
@@ -532,11 +530,20 @@ public final class Execution implements Attempt.Owner {
    * adaptive limit: time to first token for streams, to the answer otherwise; none when cancelled.
    */
   private void releaseSlot(Attempt a, long rttNanos, boolean dropped) {
-    if (a.releaseSlotOnce()) {
-      a.deployment().limiter().release(a.startNanos(), rttNanos, dropped,
-          ctx.clock().getAsLong() - a.startNanos());
-      ctx.ledger().slotReturned();
+    if (releaseSlotQuietly(a, rttNanos, dropped)) {
+      a.deployment().limiter().wake();
     }
+  }
+
+  /** The same without waking the deployment's queue; true when the slot was still held. */
+  private boolean releaseSlotQuietly(Attempt a, long rttNanos, boolean dropped) {
+    if (!a.releaseSlotOnce()) {
+      return false;
+    }
+    a.deployment().limiter().releaseQuietly(a.startNanos(), rttNanos, dropped,
+        ctx.clock().getAsLong() - a.startNanos());
+    ctx.ledger().slotReturned();
+    return true;
   }
 
   private void updateQuota(Deployment d, MultiMap h) {
@@ -645,7 +652,6 @@ public final class Execution implements Attempt.Owner {
 
   /** A provider's own error goes to the client as it is, with its status. */
   private void passThrough(Deployment d, int status, MultiMap upstreamHeaders, Buffer errorBody, boolean events) {
-    Outcome outcome = Outcome.UPSTREAM_ERROR;
     if (ended) {
       return;
     }
@@ -676,7 +682,7 @@ public final class Execution implements Attempt.Owner {
       resp.putHeader(HttpHeaders.CONTENT_TYPE, JSON);
       resp.end(out);
     }
-    end(outcome, status, "upstream_status_" + status, message);
+    end(Outcome.UPSTREAM_ERROR, status, "upstream_status_" + status, message);
   }
 
   private void fail(ApiError e, Outcome outcome) {

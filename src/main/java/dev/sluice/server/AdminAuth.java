@@ -67,7 +67,7 @@ final class AdminAuth implements Handler<RoutingContext> {
       return false;
     }
     String h = req.remoteAddress().hostAddress();
-    if (h == null || !(h.startsWith("127.") || h.equals("0:0:0:0:0:0:0:1") || h.equals("::1"))) {
+    if (h == null || !loopbackName(h)) {
       return false;
     }
     if (req.getHeader("forwarded") != null || req.getHeader("x-forwarded-for") != null

@@ -66,7 +66,7 @@ final class InboundRequest {
     }
     ticket = entry.ticket();
     ApiError auth = s.admission().authenticate(ticket, req.getHeader(HttpHeaders.AUTHORIZATION),
-        AdminAuth.isLoopback(req));
+        () -> AdminAuth.isLoopback(req));
     if (auth != null) {
       reject(auth, false);
       return;

@@ -50,10 +50,6 @@ public final class StreamTail {
 
   /** The data of the last event that has any, or "" when there is none or its start is not in the window. */
   public String lastEventData() {
-    return lastEvent();
-  }
-
-  private String lastEvent() {
     String s = window();
     // unless the window holds the whole stream, whatever precedes its first blank line is the
     // cut-off end of an event whose start is gone
@@ -93,12 +89,12 @@ public final class StreamTail {
 
   /** The stream's last event was {@code [DONE]}. */
   public boolean complete() {
-    return lastEvent().equals("[DONE]");
+    return lastEventData().equals("[DONE]");
   }
 
   /** The stream's last event was the provider's own error. */
   public boolean endedWithError() {
-    String e = lastEvent();
+    String e = lastEventData();
     return e.startsWith("{") && e.replace(" ", "").startsWith("{\"error\"");
   }
 }

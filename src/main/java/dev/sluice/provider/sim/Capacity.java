@@ -43,10 +43,10 @@ final class Capacity {
   private void drain() {
     while (!waiting.isEmpty()) {
       int b = busy.get();
-      if (b >= slots || !busy.compareAndSet(b, b + 1)) {
-        if (b >= slots) {
-          return;
-        }
+      if (b >= slots) {
+        return;
+      }
+      if (!busy.compareAndSet(b, b + 1)) {
         continue;
       }
       Runnable next = waiting.poll();

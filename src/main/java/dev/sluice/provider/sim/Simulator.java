@@ -167,14 +167,14 @@ public final class Simulator {
       }
       String model = json.path("model").asText("sim");
       stats.request(model);
-      SimModel m = SimProfile.apply(model(model), json.get("sim"));
+      SimModel base = model(model);
+      SimModel m = SimProfile.apply(base, json.get("sim"));
       long id = sequence.incrementAndGet();
       SplittableRandom rnd = new SplittableRandom(profile.seed() * 0x9E3779B97F4A7C15L + id);
       int maxTokens = json.path("max_tokens").asInt(json.path("max_completion_tokens").asInt(0));
       RequestsPerMinute rpm = m.requestsPerMinute() > 0
           ? limits.computeIfAbsent(model, k -> new RequestsPerMinute(m.requestsPerMinute(), System.nanoTime()))
           : null;
-      SimModel base = model(model);
       Capacity capacity = base.capacity() > 0
           ? capacities.computeIfAbsent(model + "#" + base.capacity(), k -> new Capacity(base.capacity()))
           : null;
@@ -196,8 +196,7 @@ public final class Simulator {
           req.response().setStatusCode(400).end("{\"error\":\"expected a JSON object of behaviour keys\"}");
           return;
         }
-        SimModel updated = SimProfile.apply(model(name), n);
-        overrides.put(name, updated);
+        override(name, SimProfile.apply(model(name), n));
         req.response().putHeader("content-type", "application/json").end("{\"model\":\"" + name + "\",\"updated\":true}");
       });
     }
