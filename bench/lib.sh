@@ -170,6 +170,33 @@ gen() {   # gen ARGS...: the load generator, on the load core, without a progres
   pin "$CORE_GEN" java $GEN_JAVA_OPTS -jar "$JAR" bench --no-progress "$@"
 }
 
+wrk_run() {   # wrk_run PORT SECONDS LABEL JSON_OUT: one saturation run of wrk against a gateway
+  WRK_BODY_FILE="$RUN_TMP/sat-body.json" WRK_JSON_OUT="$4" WRK_LABEL="$3" \
+    pin "$CORE_LOAD" wrk -t1 -c"$SAT_CONNECTIONS" -d"${2}s" -s "$BENCH_DIR/wrk-post.lua" \
+    "http://127.0.0.1:$1/v1/chat/completions"
+}
+
+saturate_pair() {   # saturate_pair PREFIX NAME_A PORT_A NAME_B PORT_B: two gateways at saturation, side by side
+  # One long unrecorded run each first, so both meet the measured runs with compiled code; then REPS
+  # interleaved runs of SAT_DURATION seconds (each after 2 s unrecorded) into $OUT/PREFIX-NAME-repN.json.
+  local prefix="$1" names=("$2" "$4") ports=("$3" "$5") i rep name
+  printf '{"model":"instant","messages":[{"role":"user","content":"Say something about time."}]}' \
+    >"$RUN_TMP/sat-body.json"
+  for i in 0 1; do
+    wrk_run "${ports[i]}" "${SAT_WARMUP:-15}" "${names[i]}" "$RUN_TMP/discard.json" >/dev/null 2>&1 || true
+  done
+  for rep in $(seq 1 "$REPS"); do
+    for i in 0 1; do
+      name="${names[i]}"
+      wrk_run "${ports[i]}" 2 "$name" "$RUN_TMP/discard.json" >/dev/null 2>&1 || true
+      wrk_run "${ports[i]}" "$SAT_DURATION" "$name" "$OUT/$prefix-$name-rep$rep.json" \
+        >"$OUT/logs/$prefix-$name-rep$rep.txt" 2>&1 || log "warning: $prefix $name failed"
+      python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("    %s: %.0f req/s" % (sys.argv[2], d["throughput_rps"]))' \
+        "$OUT/$prefix-$name-rep$rep.json" "$name" >&2 || true
+    done
+  done
+}
+
 write_meta() {   # write_meta KIND KEY=VALUE...: what a later reader needs to trust the numbers
   local kind="$1"; shift
   local commit dirty=""

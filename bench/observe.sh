@@ -31,28 +31,7 @@ sed -e "s/port: $PORT_ON, event_loops: 1, metrics: true/port: $PORT_OFF, event_l
 start_sluice_config observe-on "$RUN_TMP/observe-on.src.yaml" "$PORT_ON"
 start_sluice_config observe-off "$RUN_TMP/observe-off.src.yaml" "$PORT_OFF"
 
-body="$RUN_TMP/sat-body.json"
-printf '{"model":"instant","messages":[{"role":"user","content":"Say something about time."}]}' >"$body"
-# both gateways meet saturation with compiled code: one long unrecorded run each first
-for t in off on; do
-  port=$PORT_OFF; [ "$t" = on ] && port=$PORT_ON
-  WRK_BODY_FILE="$body" WRK_JSON_OUT="$RUN_TMP/discard.json" WRK_LABEL="$t" \
-    pin "$CORE_LOAD" wrk -t1 -c"$SAT_CONNECTIONS" -d"${SAT_WARMUP:-15}s" -s "$BENCH_DIR/wrk-post.lua" \
-    "http://127.0.0.1:$port/v1/chat/completions" >/dev/null 2>&1 || true
-done
-for rep in $(seq 1 "$REPS"); do
-  for t in off on; do
-    port=$PORT_OFF; [ "$t" = on ] && port=$PORT_ON
-    url="http://127.0.0.1:$port/v1/chat/completions"
-    WRK_BODY_FILE="$body" WRK_JSON_OUT="$RUN_TMP/discard.json" WRK_LABEL="$t" \
-      pin "$CORE_LOAD" wrk -t1 -c"$SAT_CONNECTIONS" -d2s -s "$BENCH_DIR/wrk-post.lua" "$url" >/dev/null 2>&1 || true
-    WRK_BODY_FILE="$body" WRK_JSON_OUT="$OUT/observe-$t-rep$rep.json" WRK_LABEL="$t" \
-      pin "$CORE_LOAD" wrk -t1 -c"$SAT_CONNECTIONS" -d"${SAT_DURATION}s" -s "$BENCH_DIR/wrk-post.lua" "$url" \
-      >"$OUT/logs/observe-$t-rep$rep.txt" 2>&1 || log "warning: observe $t failed"
-    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("    %s: %.0f req/s" % (sys.argv[2], d["throughput_rps"]))' \
-      "$OUT/observe-$t-rep$rep.json" "$t" >&2 || true
-  done
-done
+saturate_pair observe off "$PORT_OFF" on "$PORT_ON"
 curl -fsS "http://127.0.0.1:$PORT_ON/admin/status" >"$OUT/status-on.json" || true
 python3 - "$OUT" <<'PY' | tee "$OUT/summary.md"
 import glob, json, os, statistics, sys

@@ -79,27 +79,6 @@ print("    during the outage: success %.5f, upstream calls/request %.3f, p99 %.1
 PY
 
 # ---- overhead: full gateway vs the core, saturation -------------------------------------------
-body="$RUN_TMP/sat-body.json"
-printf '{"model":"instant","messages":[{"role":"user","content":"Say something about time."}]}' >"$body"
-# both gateways meet saturation with compiled code: one long unrecorded run each first
-for t in plain full; do
-  port=$PORT_PLAIN; [ "$t" = full ] && port=$PORT_FULL
-  WRK_BODY_FILE="$body" WRK_JSON_OUT="$RUN_TMP/discard.json" WRK_LABEL="$t" \
-    pin "$CORE_LOAD" wrk -t1 -c"$SAT_CONNECTIONS" -d"${SAT_WARMUP:-15}s" -s "$BENCH_DIR/wrk-post.lua" \
-    "http://127.0.0.1:$port/v1/chat/completions" >/dev/null 2>&1 || true
-done
-for rep in $(seq 1 "$REPS"); do
-  for t in plain full; do
-    port=$PORT_PLAIN; [ "$t" = full ] && port=$PORT_FULL
-    url="http://127.0.0.1:$port/v1/chat/completions"
-    WRK_BODY_FILE="$body" WRK_JSON_OUT="$RUN_TMP/discard.json" WRK_LABEL="$t" \
-      pin "$CORE_LOAD" wrk -t1 -c"$SAT_CONNECTIONS" -d2s -s "$BENCH_DIR/wrk-post.lua" "$url" >/dev/null 2>&1 || true
-    WRK_BODY_FILE="$body" WRK_JSON_OUT="$OUT/overhead-$t-rep$rep.json" WRK_LABEL="$t" \
-      pin "$CORE_LOAD" wrk -t1 -c"$SAT_CONNECTIONS" -d"${SAT_DURATION}s" -s "$BENCH_DIR/wrk-post.lua" "$url" \
-      >"$OUT/logs/overhead-$t-rep$rep.txt" 2>&1 || log "warning: overhead $t failed"
-    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("    %s: %.0f req/s" % (sys.argv[2], d["throughput_rps"]))' \
-      "$OUT/overhead-$t-rep$rep.json" "$t" >&2 || true
-  done
-done
+saturate_pair overhead plain "$PORT_PLAIN" full "$PORT_FULL"
 
 python3 "$BENCH_DIR/summarize_resilience.py" "$OUT" | tee "$OUT/summary.md"
