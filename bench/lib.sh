@@ -176,10 +176,22 @@ wrk_run() {   # wrk_run PORT SECONDS LABEL JSON_OUT: one saturation run of wrk a
     "http://127.0.0.1:$1/v1/chat/completions"
 }
 
+pid_on_port() {   # pid_on_port PORT: the process listening on it (empty when none)
+  ss -Htlnp "sport = :$1" 2>/dev/null | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1
+}
+
+cpu_ticks() {   # cpu_ticks PID: user + system clock ticks the process has used so far (-1 if unknown)
+  if [ -n "$1" ] && [ -r "/proc/$1/stat" ]; then
+    awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+  else
+    echo -1
+  fi
+}
+
 saturate_pair() {   # saturate_pair PREFIX NAME_A PORT_A NAME_B PORT_B: two gateways at saturation, side by side
   # One long unrecorded run each first, so both meet the measured runs with compiled code; then REPS
   # interleaved runs of SAT_DURATION seconds (each after 2 s unrecorded) into $OUT/PREFIX-NAME-repN.json.
-  local prefix="$1" names=("$2" "$4") ports=("$3" "$5") i rep name
+  local prefix="$1" names=("$2" "$4") ports=("$3" "$5") i rep name pid cpu0 cpu1
   printf '{"model":"instant","messages":[{"role":"user","content":"Say something about time."}]}' \
     >"$RUN_TMP/sat-body.json"
   for i in 0 1; do
@@ -189,10 +201,23 @@ saturate_pair() {   # saturate_pair PREFIX NAME_A PORT_A NAME_B PORT_B: two gate
     for i in 0 1; do
       name="${names[i]}"
       wrk_run "${ports[i]}" 2 "$name" "$RUN_TMP/discard.json" >/dev/null 2>&1 || true
+      pid="$(pid_on_port "${ports[i]}")"
+      cpu0="$(cpu_ticks "$pid")"
       wrk_run "${ports[i]}" "$SAT_DURATION" "$name" "$OUT/$prefix-$name-rep$rep.json" \
         >"$OUT/logs/$prefix-$name-rep$rep.txt" 2>&1 || log "warning: $prefix $name failed"
-      python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("    %s: %.0f req/s" % (sys.argv[2], d["throughput_rps"]))' \
-        "$OUT/$prefix-$name-rep$rep.json" "$name" >&2 || true
+      sleep 0.5   # work the run left behind (the request log's last chunk) belongs to it
+      cpu1="$(cpu_ticks "$pid")"
+      # CPU per request is what saturation on one core is the inverse of, and unlike req/s it does
+      # not change when the VM's host takes the core away for a while: a steadier second estimate.
+      python3 -c '
+import json, os, sys
+p, name, ticks = sys.argv[1], sys.argv[2], int(sys.argv[3])
+d = json.load(open(p))
+if ticks >= 0 and d.get("requests"):
+    d["proxy_cpu_us_per_request"] = round(ticks * 1e6 / os.sysconf("SC_CLK_TCK") / d["requests"], 2)
+    json.dump(d, open(p, "w"))
+print("    %s: %.0f req/s, %s us CPU per request" % (name, d["throughput_rps"], d.get("proxy_cpu_us_per_request", "?")))' \
+        "$OUT/$prefix-$name-rep$rep.json" "$name" "$(( cpu0 < 0 || cpu1 < 0 ? -1 : cpu1 - cpu0 ))" >&2 || true
     done
   done
 }

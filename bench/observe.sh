@@ -46,6 +46,14 @@ for name, v in (("off", off), ("on", on)):
     print("| %s | %d | %.0f (%.0f–%.0f) |" % (name, len(v), statistics.median(v), min(v), max(v)) if v else "| %s | 0 | - |" % name)
 if on and off:
     print("\non / off per repetition: " + ", ".join("%.1f%%" % (100 * a / b) for a, b in zip(on, off) if b))
+def cpu(t):
+    return [json.load(open(p)).get("proxy_cpu_us_per_request") for p in sorted(glob.glob(os.path.join(d, "observe-%s-rep*.json" % t)))]
+con, coff = [c for c in cpu("on") if c], [c for c in cpu("off") if c]
+if con and coff:
+    print("\ngateway CPU per request (µs, median, min–max): off %.1f (%.1f–%.1f), on %.1f (%.1f–%.1f);"
+          " off / on = %.1f%% (the saturation ratio one core would give if only CPU counted)"
+          % (statistics.median(coff), min(coff), max(coff), statistics.median(con), min(con), max(con),
+             100 * statistics.median(coff) / statistics.median(con)))
 try:
     s = json.load(open(os.path.join(d, "status-on.json")))["request_log"]
     print("\nrequest log after the runs: written %s, dropped %s, pending %s" % (s.get("written"), s.get("dropped"), s.get("pending")))

@@ -97,6 +97,7 @@ public final class Execution implements Attempt.Owner {
   private boolean hedged;
   private Deployment lastDeployment;
   private long deadlineTimer = -1;
+  private long queueTimer = -1;
   private long backoffTimer = -1;
   private long hedgeTimer = -1;
   private boolean committed;
@@ -166,16 +167,41 @@ public final class Execution implements Attempt.Owner {
     if (r == null) {
       queued = true;
       ctx.ledger().enqueued();
+      long maxWait = q.maxWaitNanos();
+      if (maxWait != AdmissionQueue.UNBOUNDED) {
+        // the bound holds for the wait itself, not only for the estimate made on entry: slots that
+        // free in bursts (answers that started together end together) can make a wait far longer
+        queueTimer = ctx.scheduler().schedule(maxWait, () -> {
+          queueTimer = -1;
+          queueWaitExpired(maxWait);
+        });
+      }
       // a slot may have freed on another event loop between our look and the offer: nothing else
       // would wake the queue for it
       q.dispatch();
       return;
     }
-    String reason = r == AdmissionQueue.Refusal.QUEUE_FULL ? "queue_full" : "deadline_unmeetable";
-    long retryAfter = Math.max(1, (q.estimatedWaitNanos(waiter) + 999_999_999L) / 1_000_000_000L);
-    String message = r == AdmissionQueue.Refusal.QUEUE_FULL
-        ? "every deployment of '" + env.model() + "' is at its concurrency limit and the queue is full"
-        : "the request cannot finish within its deadline given the " + q.size() + " requests queued ahead";
+    refuse(r == AdmissionQueue.Refusal.QUEUE_FULL ? "queue_full" : "deadline_unmeetable",
+        r == AdmissionQueue.Refusal.QUEUE_FULL
+            ? "every deployment of '" + env.model() + "' is at its concurrency limit and the queue is full"
+            : "the request cannot finish within its deadline given the " + q.size() + " requests queued ahead");
+  }
+
+  /** Waited the queue's {@code max_wait} without a slot: leave the queue with the same refusal as a full one. */
+  private void queueWaitExpired(long maxWait) {
+    AdmissionQueue q = plan.group().queue();
+    // false: a dispatch to this request is already on its way, and it will be served
+    if (ended || !queued || !q.remove(waiter)) {
+      return;
+    }
+    queued = false;
+    ctx.ledger().dequeued();
+    refuse("queue_full", "every deployment of '" + env.model() + "' stayed at its concurrency limit for the queue's"
+        + " max_wait of " + Durations.formatNanos(maxWait));
+  }
+
+  private void refuse(String reason, String message) {
+    long retryAfter = Math.max(1, (plan.group().queue().estimatedWaitNanos(waiter) + 999_999_999L) / 1_000_000_000L);
     ctx.telemetry().shed(reason);
     ErrorResponder.send(resp, new ApiError(503, "overloaded_error", reason, null, message, retryAfter));
     end(Outcome.REJECTED, 503, reason, message);
@@ -215,6 +241,8 @@ public final class Execution implements Attempt.Owner {
     }
     queued = false;
     ctx.ledger().dequeued();
+    cancelTimer(queueTimer);
+    queueTimer = -1;
     if (deadline.remainingNanos() < minUsefulNanos(d)) {
       // too little time is left for an answer: a provider call now could only be wasted
       Picker.giveBackSlot(d);
@@ -781,6 +809,8 @@ public final class Execution implements Attempt.Owner {
     ticket.release(answered ? usage.total() : 0);
     cancelTimer(deadlineTimer);
     deadlineTimer = -1;
+    cancelTimer(queueTimer);
+    queueTimer = -1;
     cancelTimer(hedgeTimer);
     hedgeTimer = -1;
     cancelTimer(backoffTimer);

@@ -21,6 +21,8 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The gateway's own capacity refusals, over real HTTP: a full queue, a deadline the queue makes
@@ -166,10 +168,54 @@ class OverloadRefusalTest {
     }
   }
 
-  /** A queued request whose deadline passes before a slot frees ends with 504 and leaves the queue. */
+  /**
+   * {@code max_wait} bounds the wait itself, not only the estimate made on entry: a request that
+   * was queued (nothing had finished yet, so the expected wait was nil) but waits that long without
+   * a slot leaves the queue with 503 queue_full, long before the busy slot frees.
+   */
   @Test
-  void aQueuedRequestWhoseDeadlinePassesLeavesTheQueue() throws Exception {
-    try (TestGateway gw = TestGateway.start(yaml("queue: { size: 5 }"))) {
+  void aRequestThatWaitsMaxWaitLeavesTheQueueWith503() throws Exception {
+    try (TestGateway gw = TestGateway.start(yaml("queue: { size: 5, max_wait: 300ms }"))) {
+      CompletableFuture<Reply> busy = occupy(gw, 3000);
+      double before = shed(gw, "queue_full");
+      CompletableFuture<Reply> waiting = chatAsync(gw, null, null);
+      await().atMost(Duration.ofSeconds(10)).until(() -> gw.ledger().queued() == 1 || waiting.isDone());
+
+      Reply r = waiting.get(30, TimeUnit.SECONDS);
+      JsonNode e = assertError(r, 503, "overloaded_error", "queue_full");
+      assertThat(e.get("message").asText()).contains("max_wait of 300ms");
+      assertRetryAfter(r);
+      assertThat(busy).as("refused before the slot freed").isNotDone();
+      assertThat(gw.ledger().queued()).isZero();
+      assertThat(shed(gw, "queue_full")).isEqualTo(before + 1);
+
+      assertThat(busy.get(30, TimeUnit.SECONDS).status()).isEqualTo(200);
+      gw.awaitAtRest();
+      assertThat(gw.sim().stats().requests()).as("the refused request reached no provider").isEqualTo(1);
+    }
+  }
+
+  /** A request served from the queue within its max_wait disarms the timer: at rest, none is armed. */
+  @Test
+  void aRequestServedWithinMaxWaitDisarmsItsTimer() throws Exception {
+    try (TestGateway gw = TestGateway.start(yaml("queue: { size: 5, max_wait: 30s }"))) {
+      CompletableFuture<Reply> busy = occupy(gw, 500);
+      CompletableFuture<Reply> waiting = chatAsync(gw, null, null);
+      await().atMost(Duration.ofSeconds(10)).until(() -> gw.ledger().queued() == 1);
+      assertThat(busy.get(30, TimeUnit.SECONDS).status()).isEqualTo(200);
+      assertThat(waiting.get(30, TimeUnit.SECONDS).status()).isEqualTo(200);
+      gw.awaitAtRest(); // within 10 s: a 30 s timer left armed would fail this
+    }
+  }
+
+  /**
+   * A queued request whose deadline passes before a slot frees ends with 504 and leaves the queue
+   * (with a max_wait longer than the deadline, its timer is disarmed too: at rest, none is armed).
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"queue: { size: 5 }", "queue: { size: 5, max_wait: 30s }"})
+  void aQueuedRequestWhoseDeadlinePassesLeavesTheQueue(String queue) throws Exception {
+    try (TestGateway gw = TestGateway.start(yaml(queue))) {
       CompletableFuture<Reply> busy = occupy(gw, 2500);
       CompletableFuture<Reply> late = chatAsync(gw, null, null, "x-request-timeout", "1s");
       await().atMost(Duration.ofSeconds(10)).until(() -> gw.ledger().queued() == 1);
@@ -207,9 +253,10 @@ class OverloadRefusalTest {
    * A client that hangs up while its request waits in the queue leaves the queue at once, and the
    * slot that frees later goes to no one on its behalf.
    */
-  @Test
-  void aClientThatDisconnectsWhileQueuedLeavesTheQueueAtOnce() throws Exception {
-    try (TestGateway gw = TestGateway.start(yaml("queue: { size: 5 }"))) {
+  @ParameterizedTest
+  @ValueSource(strings = {"queue: { size: 5 }", "queue: { size: 5, max_wait: 30s }"})
+  void aClientThatDisconnectsWhileQueuedLeavesTheQueueAtOnce(String queue) throws Exception {
+    try (TestGateway gw = TestGateway.start(yaml(queue))) {
       CompletableFuture<Reply> busy = occupy(gw, 3000);
       byte[] body = TestGateway.chat(null).getBytes(StandardCharsets.UTF_8);
       try (Socket s = new Socket("127.0.0.1", gw.gateway().port())) {
