@@ -6,16 +6,21 @@ import com.netflix.concurrency.limits.limit.FixedLimit;
 import com.netflix.concurrency.limits.limit.Gradient2Limit;
 import com.netflix.concurrency.limits.limit.VegasLimit;
 import com.netflix.concurrency.limits.limit.WindowedLimit;
+import com.netflix.concurrency.limits.limit.window.PercentileSampleWindowFactory;
 import dev.sluice.config.AdmissionConfig;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * How many attempts a deployment may have in flight: a limit from Netflix's concurrency-limits
- * (gradient, Vegas or AIMD) that moves with the latency the deployment shows, under an optional
+ * (gradient, Vegas, AIMD, or Sluice's own {@link TailLimit}) that moves with the latency the deployment shows, under an optional
  * fixed ceiling. Slots are taken without locks; samples go to the limit algorithm.
  */
 public final class ConcurrencyLimiter {
+  /** The latency percentile the {@code tail} algorithm watches in each window. */
+  static final double TAIL_PERCENTILE = 0.99;
+  /** Samples a window keeps for it (a window is about a second; beyond this, the first ones count). */
+  static final int TAIL_WINDOW_SAMPLES = 2000;
   private final Limit limit;
   private final int ceiling;
   private final AtomicInteger inFlight = new AtomicInteger();
@@ -30,6 +35,9 @@ public final class ConcurrencyLimiter {
     this.limit = switch (config.algorithm()) {
       case "fixed" -> FixedLimit.of(Math.min(config.initial(), this.ceiling));
       case "vegas" -> WindowedLimit.newBuilder().build(vegas(initial, max, config.tolerance()));
+      case "tail" -> WindowedLimit.newBuilder()
+          .sampleWindowFactory(PercentileSampleWindowFactory.of(TAIL_PERCENTILE, TAIL_WINDOW_SAMPLES))
+          .build(new TailLimit(initial, config.min(), max, config.tolerance()));
       case "aimd" -> AIMDLimit.newBuilder().initialLimit(initial).minLimit(config.min()).maxLimit(max)
           .timeout(Long.MAX_VALUE / 2, TimeUnit.NANOSECONDS).build();
       default -> WindowedLimit.newBuilder().build(Gradient2Limit.newBuilder()

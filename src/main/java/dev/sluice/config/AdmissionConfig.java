@@ -36,7 +36,7 @@ public record AdmissionConfig(int maxInFlight, int queueSize, java.time.Duration
    * A deployment's concurrency limit (Netflix concurrency-limits), fed by time to first token for
    * streams and total time otherwise.
    *
-   * @param algorithm {@code gradient} (default), {@code vegas}, {@code aimd} or {@code fixed}
+   * @param algorithm {@code gradient} (default), {@code vegas}, {@code tail}, {@code aimd} or {@code fixed}
    * @param initial   starting limit; default 512 (LLM calls last seconds and streams minutes: a provider
    *                  serves many at once)
    * @param min       floor; default 128 — latency from LLMs is noisy (it follows output length), and a

@@ -215,8 +215,8 @@ public final class ConfigLoader {
     m.rejectUnknown();
     Section l = s.section("concurrency");
     String alg = l.string("algorithm", d.limit().algorithm()).toLowerCase(Locale.ROOT);
-    if (!List.of("gradient", "vegas", "aimd", "fixed").contains(alg)) {
-      s.problems().error(l.child("algorithm"), "unknown algorithm '" + alg + "'; expected gradient, vegas, aimd or fixed");
+    if (!List.of("gradient", "vegas", "tail", "aimd", "fixed").contains(alg)) {
+      s.problems().error(l.child("algorithm"), "unknown algorithm '" + alg + "'; expected gradient, vegas, tail, aimd or fixed");
     }
     // defaults bend around what the user wrote: `initial: 1` alone means a limit of one, not an error
     // against the default floor
@@ -232,6 +232,10 @@ public final class ConfigLoader {
     }
     // Vegas without a tolerance keeps the library's own thresholds (0 says so)
     double tolerance = "vegas".equals(alg) && !l.has("tolerance") ? 0 : l.decimal("tolerance", d.limit().tolerance(), 1, 10);
+    if ("tail".equals(alg) && tolerance <= 1) {
+      s.problems().error(l.child("tolerance"), "the tail algorithm needs a tolerance above 1 (the tail may grow to tolerance"
+          + " x its best before the limit comes down)");
+    }
     if (min > max || initial < min || initial > max) {
       s.problems().error(l.path(), "concurrency limits must satisfy min <= initial <= max; found " + min + " <= "
           + initial + " <= " + max);

@@ -67,7 +67,7 @@ class ConcurrencyLimiterTest {
 
   @Test
   void aDeploymentsFixedCeilingCapsEveryAlgorithm() {
-    for (String alg : new String[] {"fixed", "gradient", "vegas", "aimd"}) {
+    for (String alg : new String[] {"fixed", "gradient", "vegas", "tail", "aimd"}) {
       ConcurrencyLimiter l = new ConcurrencyLimiter(new AdmissionConfig.Limit(alg, 20, 1, 1000, 1.5), 3);
       assertThat(l.limit()).as(alg).isEqualTo(3);
       for (int i = 0; i < 3; i++) {
