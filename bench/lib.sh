@@ -188,17 +188,19 @@ cpu_ticks() {   # cpu_ticks PID: user + system clock ticks the process has used 
   fi
 }
 
-saturate_pair() {   # saturate_pair PREFIX NAME_A PORT_A NAME_B PORT_B: two gateways at saturation, side by side
-  # One long unrecorded run each first, so both meet the measured runs with compiled code; then REPS
+saturate() {   # saturate PREFIX NAME PORT [NAME PORT]...: gateways at saturation, side by side
+  # One long unrecorded run each first, so all meet the measured runs with compiled code; then REPS
   # interleaved runs of SAT_DURATION seconds (each after 2 s unrecorded) into $OUT/PREFIX-NAME-repN.json.
-  local prefix="$1" names=("$2" "$4") ports=("$3" "$5") i rep name pid cpu0 cpu1
+  local prefix="$1" names=() ports=() i rep name pid cpu0 cpu1
+  shift
+  while [ $# -ge 2 ]; do names+=("$1"); ports+=("$2"); shift 2; done
   printf '{"model":"instant","messages":[{"role":"user","content":"Say something about time."}]}' \
     >"$RUN_TMP/sat-body.json"
-  for i in 0 1; do
+  for i in "${!names[@]}"; do
     wrk_run "${ports[i]}" "${SAT_WARMUP:-15}" "${names[i]}" "$RUN_TMP/discard.json" >/dev/null 2>&1 || true
   done
   for rep in $(seq 1 "$REPS"); do
-    for i in 0 1; do
+    for i in "${!names[@]}"; do
       name="${names[i]}"
       wrk_run "${ports[i]}" 2 "$name" "$RUN_TMP/discard.json" >/dev/null 2>&1 || true
       pid="$(pid_on_port "${ports[i]}")"
@@ -207,8 +209,9 @@ saturate_pair() {   # saturate_pair PREFIX NAME_A PORT_A NAME_B PORT_B: two gate
         >"$OUT/logs/$prefix-$name-rep$rep.txt" 2>&1 || log "warning: $prefix $name failed"
       sleep 0.5   # work the run left behind (the request log's last chunk) belongs to it
       cpu1="$(cpu_ticks "$pid")"
-      # CPU per request is what saturation on one core is the inverse of, and unlike req/s it does
-      # not change when the VM's host takes the core away for a while: a steadier second estimate.
+      # CPU per request is what saturation on one core is the inverse of: a second estimate, not
+      # moved by time the process spent waiting off its core (it still moves with what neighbours
+      # on the host do to caches and clock speed)
       python3 -c '
 import json, os, sys
 p, name, ticks = sys.argv[1], sys.argv[2], int(sys.argv[3])

@@ -4,6 +4,7 @@
 #
 #   bench/observe.sh                          # ~3 min
 #   SAT_DURATION=3 REPS=1 bench/observe.sh    # a smoke run
+#   COMPARE_JAR=old/sluice.jar bench/observe.sh   # also "on" from another build, interleaved (A/B a change)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -12,10 +13,12 @@ SAT_DURATION="$(secs "${SAT_DURATION:-10}")"
 SAT_CONNECTIONS="${SAT_CONNECTIONS:-64}"
 PORT_ON=9107
 PORT_OFF=9108
+PORT_COMPARE=9110
 command -v wrk >/dev/null || die "wrk is needed (apt-get install -y wrk)"
 
 bench_init "${OUT:-$BENCH_DIR/results/observe-$(date +%Y%m%d-%H%M%S)}"
-write_meta observe "reps=$REPS" "sat_duration_s=$SAT_DURATION" "sat_connections=$SAT_CONNECTIONS"
+write_meta observe "reps=$REPS" "sat_duration_s=$SAT_DURATION" "sat_connections=$SAT_CONNECTIONS" \
+  "compare_jar=${COMPARE_JAR:-}"
 start_sim "$BENCH_DIR/profiles/fast.yaml"
 cat >"$RUN_TMP/observe-on.src.yaml" <<YAML
 server: { host: 127.0.0.1, port: $PORT_ON, event_loops: 1, metrics: true }
@@ -30,22 +33,34 @@ sed -e "s/port: $PORT_ON, event_loops: 1, metrics: true/port: $PORT_OFF, event_l
   -e "s/url: sqlite/url: none/" "$RUN_TMP/observe-on.src.yaml" >"$RUN_TMP/observe-off.src.yaml"
 start_sluice_config observe-on "$RUN_TMP/observe-on.src.yaml" "$PORT_ON"
 start_sluice_config observe-off "$RUN_TMP/observe-off.src.yaml" "$PORT_OFF"
+COMPARE=()
+if [ -n "${COMPARE_JAR:-}" ]; then
+  [ -f "$COMPARE_JAR" ] || die "COMPARE_JAR $COMPARE_JAR is not a file"
+  sed -e "s/port: $PORT_ON,/port: $PORT_COMPARE,/" "$RUN_TMP/observe-on.src.yaml" >"$RUN_TMP/observe-compare.src.yaml"
+  JAR="$COMPARE_JAR" start_sluice_config observe-compare "$RUN_TMP/observe-compare.src.yaml" "$PORT_COMPARE"
+  COMPARE=(compare "$PORT_COMPARE")
+fi
 
-saturate_pair observe off "$PORT_OFF" on "$PORT_ON"
+saturate observe off "$PORT_OFF" on "$PORT_ON" "${COMPARE[@]}"
 curl -fsS "http://127.0.0.1:$PORT_ON/admin/status" >"$OUT/status-on.json" || true
 python3 - "$OUT" <<'PY' | tee "$OUT/summary.md"
 import glob, json, os, statistics, sys
 d = sys.argv[1]
 def tp(t):
     return [json.load(open(p))["throughput_rps"] for p in sorted(glob.glob(os.path.join(d, "observe-%s-rep*.json" % t)))]
-on, off = tp("on"), tp("off")
+on, off, cmp = tp("on"), tp("off"), tp("compare")
 print("# What metrics and the request log cost (saturation, one core)\n")
 print("| metrics + request log | runs | requests/s (median, min–max) |")
 print("|---|---|---|")
-for name, v in (("off", off), ("on", on)):
+for name, v in (("off", off), ("on", on)) + ((("on, COMPARE_JAR's build", cmp),) if cmp else ()):
     print("| %s | %d | %.0f (%.0f–%.0f) |" % (name, len(v), statistics.median(v), min(v), max(v)) if v else "| %s | 0 | - |" % name)
 if on and off:
-    print("\non / off per repetition: " + ", ".join("%.1f%%" % (100 * a / b) for a, b in zip(on, off) if b))
+    r = [100 * a / b for a, b in zip(on, off) if b]
+    print("\non / off per repetition: " + ", ".join("%.1f%%" % x for x in r) + "; median %.1f%%" % statistics.median(r))
+if cmp and off:
+    r = [100 * a / b for a, b in zip(cmp, off) if b]
+    print("\non (COMPARE_JAR's build) / off per repetition: " + ", ".join("%.1f%%" % x for x in r)
+          + "; median %.1f%%" % statistics.median(r))
 def cpu(t):
     return [json.load(open(p)).get("proxy_cpu_us_per_request") for p in sorted(glob.glob(os.path.join(d, "observe-%s-rep*.json" % t)))]
 con, coff = [c for c in cpu("on") if c], [c for c in cpu("off") if c]

@@ -79,6 +79,6 @@ print("    during the outage: success %.5f, upstream calls/request %.3f, p99 %.1
 PY
 
 # ---- overhead: full gateway vs the core, saturation -------------------------------------------
-saturate_pair overhead plain "$PORT_PLAIN" full "$PORT_FULL"
+saturate overhead plain "$PORT_PLAIN" full "$PORT_FULL"
 
 python3 "$BENCH_DIR/summarize_resilience.py" "$OUT" | tee "$OUT/summary.md"

@@ -913,4 +913,21 @@ class ConfigLoaderTest {
     org.assertj.core.api.Assertions.assertThat(read.apply("auto")).isEqualTo(AdmissionConfig.AUTO_WAIT);
     org.assertj.core.api.Assertions.assertThat(read.apply("250ms")).isEqualTo(java.time.Duration.ofMillis(250));
   }
+
+  private static String concurrency(String limit) {
+    return "admission:\n  concurrency: " + limit + "\nproviders: { sim: { type: sim } }\n"
+        + "models: { m: { deployments: [{ provider: sim }] } }\n";
+  }
+
+  @Test
+  void theTailAlgorithmTakesAToleranceAboveOne() {
+    SluiceConfig c = ok(concurrency("{ algorithm: tail, tolerance: 1.3, initial: 20, min: 4, max: 200 }"));
+    assertThat(c.admission().limit().algorithm()).isEqualTo("tail");
+    assertThat(c.admission().limit().tolerance()).isEqualTo(1.3);
+    String yaml = concurrency("{ algorithm: tail, tolerance: 1 }");
+    ConfigProblem p = errorAt(check(yaml), "admission.concurrency.tolerance");
+    assertThat(p.message()).contains("above 1");
+    assertThat(errorAt(check(concurrency("{ algorithm: tial }")), "admission.concurrency.algorithm").message())
+        .contains("gradient, vegas, tail, aimd or fixed");
+  }
 }
