@@ -2,14 +2,14 @@
 # What seeing costs (issue 5): saturation (wrk, closed loop, one core) of Sluice with metrics and
 # the SQLite request log on, against the same gateway with both off, interleaved REPS times.
 #
-#   bench/observe.sh                          # ~3 min
+#   bench/observe.sh                          # ~5 min: 8 interleaved repetitions, the machine is noisy
 #   SAT_DURATION=3 REPS=1 bench/observe.sh    # a smoke run
 #   COMPARE_JAR=old/sluice.jar bench/observe.sh   # also "on" from another build, interleaved (A/B a change)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-REPS="${REPS:-3}"
-SAT_DURATION="$(secs "${SAT_DURATION:-10}")"
+REPS="${REPS:-8}"
+SAT_DURATION="$(secs "${SAT_DURATION:-6}")"
 SAT_CONNECTIONS="${SAT_CONNECTIONS:-64}"
 PORT_ON=9107
 PORT_OFF=9108
