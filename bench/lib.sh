@@ -235,7 +235,7 @@ write_meta() {   # write_meta KIND KEY=VALUE...: what a later reader needs to tr
   commit="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
   git -C "$ROOT" diff --quiet HEAD -- src pom.xml 2>/dev/null || dirty="+uncommitted changes"
   python3 - "$OUT/meta.json" "$kind" "git_commit=$commit$dirty" "pinning=$PINNING" "core_proxy=$CORE_PROXY" \
-    "core_load=$CORE_LOAD" "core_sim=$CORE_SIM" "core_gen=$CORE_GEN" "gen_nice=$GEN_NICE" "sluice_java_opts=$SLUICE_JAVA_OPTS" "gen_java_opts=$GEN_JAVA_OPTS" "$@" <<'PY'
+    "core_load=$CORE_LOAD" "core_sim=$CORE_SIM" "core_gen=$CORE_GEN" "gen_nice=$(nice -n "$GEN_NICE" nice 2>/dev/null || echo "$GEN_NICE?")" "sluice_java_opts=$SLUICE_JAVA_OPTS" "gen_java_opts=$GEN_JAVA_OPTS" "$@" <<'PY'
 import json, os, platform, subprocess, sys
 path, kind, pairs = sys.argv[1], sys.argv[2], sys.argv[3:]
 def run(*cmd):

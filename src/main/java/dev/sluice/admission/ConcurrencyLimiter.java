@@ -19,8 +19,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class ConcurrencyLimiter {
   /** The latency percentile the {@code tail} algorithm watches in each window. */
   static final double TAIL_PERCENTILE = 0.99;
-  /** Samples a window keeps for it (a window is about a second; beyond this, the first ones count). */
-  static final int TAIL_WINDOW_SAMPLES = 2000;
+  /**
+   * Samples a window keeps for it (a window is about a second). The library's window ignores what
+   * comes after it is full — the latency, and also a failure's drop signal — so it is sized far above
+   * the few thousand answers a second one deployment gives.
+   */
+  static final int TAIL_WINDOW_SAMPLES = 20_000;
   private final Limit limit;
   private final int ceiling;
   private final AtomicInteger inFlight = new AtomicInteger();
@@ -37,7 +41,7 @@ public final class ConcurrencyLimiter {
       case "vegas" -> WindowedLimit.newBuilder().build(vegas(initial, max, config.tolerance()));
       case "tail" -> WindowedLimit.newBuilder()
           .sampleWindowFactory(PercentileSampleWindowFactory.of(TAIL_PERCENTILE, TAIL_WINDOW_SAMPLES))
-          .build(new TailLimit(initial, config.min(), max, config.tolerance()));
+          .build(new TailLimit(Math.min(initial, max), Math.min(config.min(), max), max, config.tolerance()));
       case "aimd" -> AIMDLimit.newBuilder().initialLimit(initial).minLimit(config.min()).maxLimit(max)
           .timeout(Long.MAX_VALUE / 2, TimeUnit.NANOSECONDS).build();
       default -> WindowedLimit.newBuilder().build(Gradient2Limit.newBuilder()

@@ -14,13 +14,18 @@ import com.netflix.concurrency.limits.limit.AbstractLimit;
  * <ul>
  *   <li>comes down by a tenth ({@link #BACKOFF}) when a window's tail is more than {@code tolerance} times the
  *       baseline, or a request failed from overload;
- *   <li>otherwise, when the window kept the limit full, grows by one slot every
- *       {@link #WINDOWS_PER_SLOT} such windows, so it probes above the provider's capacity seldom and briefly;
+ *   <li>otherwise, grows by one slot after {@link #WINDOWS_PER_SLOT} windows in a row that kept the
+ *       limit full, so it probes above the provider's capacity seldom and briefly;
  *   <li>keeps as baseline the lowest window tail seen, allowed to creep up by {@link #CREEP} per window
- *       toward what the windows show, so a provider that became slower for good is re-learned in
- *       about a minute instead of pinning the limit to its floor.
+ *       toward what the windows show, so a provider that became slower for good is re-learned
+ *       (ln(tolerance) / ln(1.005) windows: ~53 s at 1.3, ~139 s at 2.0) instead of pinning the limit
+ *       to its floor. Windows with an overload failure do not move the baseline: a second of
+ *       instant 429s would otherwise teach it a tail of a few milliseconds.
  * </ul>
- * Deterministic: it holds no clock, only the samples' own times through the window.
+ * A window's p99 is what the library's percentile window reports; with few samples (a window needs
+ * ten) that is its largest, which reads lower than a busy window's p99 of the same latencies, so a
+ * baseline learned at very low traffic is on the strict side. Deterministic: it holds no clock, only
+ * the samples' own times through the window.
  */
 public final class TailLimit extends AbstractLimit {
   /** Factor the limit is multiplied by on a slow or failing window. */
@@ -51,16 +56,24 @@ public final class TailLimit extends AbstractLimit {
   @Override
   protected int _update(long startTime, long tailNanos, int maxInFlight, boolean didDrop) {
     if (Double.isNaN(baseline)) {
+      if (didDrop) {
+        estimate = Math.max(min, estimate * BACKOFF);
+        return (int) estimate;
+      }
       baseline = tailNanos;
     }
     if (didDrop || tailNanos > baseline * tolerance) {
       estimate = Math.max(min, estimate * BACKOFF);
       goodWindows = 0;
-    } else if (maxInFlight >= (int) estimate && ++goodWindows >= WINDOWS_PER_SLOT) {
+    } else if (maxInFlight < (int) estimate) {
+      goodWindows = 0; // not a test of the limit: the next slot waits for three full windows in a row
+    } else if (++goodWindows >= WINDOWS_PER_SLOT) {
       estimate = Math.min(max, estimate + 1);
       goodWindows = 0;
     }
-    baseline = Math.min(tailNanos, baseline * (1 + CREEP));
+    if (!didDrop) {
+      baseline = Math.min(tailNanos, baseline * (1 + CREEP));
+    }
     return (int) estimate;
   }
 

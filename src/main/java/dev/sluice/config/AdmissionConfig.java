@@ -8,8 +8,9 @@ import java.util.Map;
  * @param maxInFlight        requests served at once by the whole gateway; beyond it {@code 503 overloaded}; default 10000
  * @param queueSize          requests that may wait per model for a deployment's concurrency; beyond it
  *                           {@code 503 queue_full}; default 1000
- * @param queueMaxWait       the longest wait a request may expect in the queue ({@code 503 queue_full}
- *                           beyond): null = none (default; only size and deadline bound it),
+ * @param queueMaxWait       the longest a request may expect to wait in the queue, and may wait in it
+ *                           ({@code 503 queue_full} at once when the estimate is longer, or when the
+ *                           wait reaches it): null = none (default; only size and deadline bound it),
  *                           {@link #AUTO_WAIT} = half the deployments' mean slot hold time (10 ms floor),
  *                           or a duration
  * @param shares             guaranteed shares of the queue's dispatches per priority (high, normal, low);
@@ -46,7 +47,8 @@ public record AdmissionConfig(int maxInFlight, int queueSize, java.time.Duration
    *                  comes down. Gradient: against its long-term latency (Netflix's rttTolerance);
    *                  default 2.0. Vegas: against its lowest latency, i.e. the limit keeps the
    *                  provider's own queue under {@code limit × (1 − 1/tolerance)}; 0 (the default for
-   *                  vegas) keeps the library's thresholds. Lower keeps latency closer to the unloaded
+   *                  vegas) keeps the library's thresholds. Tail: against the lowest windowed p99
+   *                  seen; must be above 1. Lower keeps latency closer to the unloaded
    *                  one under overload, at some cost in throughput
    */
   public record Limit(String algorithm, int initial, int min, int max, double tolerance) {

@@ -30,7 +30,7 @@ public final class RequestLog implements Recorder, AutoCloseable {
       + " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
   private static final long PRUNE_EVERY_MS = 60_000;
   private static final int PRUNE_CHUNK = 10_000;
-  /** How long the writer waits for a chunk to fill before writing what it has. */
+  /** How long the writer sleeps, once, to let a chunk that is not full yet fill before writing it. */
   static final long LINGER_MS = 20;
   /** Chunks one transaction may take while a backlog waits. */
   static final int MAX_CHUNKS_PER_COMMIT = 10;
@@ -41,12 +41,14 @@ public final class RequestLog implements Recorder, AutoCloseable {
   private final ArrayBlockingQueue<RequestRecord> queue;
   private final AtomicLong written = new AtomicLong();
   private final AtomicLong dropped = new AtomicLong();
+  /** Records taken into the queue, and those of them lost to a failed write: flush waits for both to add up. */
+  private final AtomicLong accepted = new AtomicLong();
+  private final AtomicLong lost = new AtomicLong();
   private final AtomicLong pruned = new AtomicLong();
   private final AtomicLong transactions = new AtomicLong();
   private final Thread writer;
   private volatile boolean running = true;
   private volatile boolean degraded;
-  private volatile boolean writing;
   private volatile String lastError;
   private long lastPruneMs;
   private int txRows; // the writer thread's current transaction
@@ -63,8 +65,10 @@ public final class RequestLog implements Recorder, AutoCloseable {
 
   @Override
   public void record(RequestRecord r) {
-    if (!queue.offer(r)) {
-      dropped.incrementAndGet();
+    if (running && queue.offer(r)) {
+      accepted.incrementAndGet();
+    } else {
+      dropped.incrementAndGet(); // full, or closed: counted, never blocking
     }
   }
 
@@ -109,7 +113,6 @@ public final class RequestLog implements Recorder, AutoCloseable {
       try {
         RequestRecord first = queue.poll(200, TimeUnit.MILLISECONDS);
         if (first != null) {
-          writing = true;
           batch.add(first);
           fill(batch);
           try {
@@ -119,6 +122,7 @@ public final class RequestLog implements Recorder, AutoCloseable {
             backoffMs = 100;
           } catch (SQLException | RuntimeException e) {
             dropped.addAndGet(txRows);
+            lost.addAndGet(txRows);
             if (!degraded) {
               LOG.warn("request log: write failed, records are being dropped: {}", e.getMessage());
             }
@@ -130,11 +134,13 @@ public final class RequestLog implements Recorder, AutoCloseable {
             }
           }
           batch.clear();
-          writing = false;
         }
         maybePrune();
       } catch (InterruptedException e) {
-        writing = false;
+        // nothing interrupts the writer today; if something does, what it held is counted, not kept
+        dropped.addAndGet(batch.size());
+        lost.addAndGet(batch.size());
+        batch.clear();
       }
     }
   }
@@ -248,7 +254,8 @@ public final class RequestLog implements Recorder, AutoCloseable {
   /** Waits until everything offered so far has been written or dropped (for tests and shutdown). */
   public boolean flush(long timeoutMillis) {
     long end = System.nanoTime() + timeoutMillis * 1_000_000;
-    while (!queue.isEmpty() || writing) {
+    long target = accepted.get();
+    while (written.get() + lost.get() < target) {
       if (System.nanoTime() > end) {
         return false;
       }

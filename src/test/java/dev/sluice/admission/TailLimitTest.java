@@ -21,9 +21,10 @@ class TailLimitTest {
   @Test
   void aSlowTailTakesATenthOff() {
     TailLimit l = new TailLimit(20, 4, 200, 1.3);
-    window(l, 100, 20, false); // baseline 100 ms (and a full window: 20.33)
+    window(l, 100, 20, false); // baseline 100 ms
     assertThat(window(l, 140, 20, false)).as("140 > 1.3 x 100").isEqualTo(18);
-    assertThat(window(l, 125, 20, false)).as("within tolerance, full: grows").isEqualTo(18);
+    assertThat(window(l, 125, 20, false)).as("within tolerance: no cut, but one full window is not yet a slot")
+        .isEqualTo(18);
   }
 
   @Test
@@ -72,17 +73,59 @@ class TailLimitTest {
     TailLimit l = new TailLimit(20, 4, 200, tolerance);
     window(l, 100, 20, false);
     int windows = 0;
-    // twice as slow from now on: first the limit comes down, then the baseline follows
-    while (window(l, 200, l.getLimit(), false) <= l.getLimit() && l.baselineNanos() * tolerance < 200 * MS) {
+    // 2.5 times as slow from now on: first the limit comes down, then the baseline follows
+    while (l.baselineNanos() * tolerance < 250 * MS) {
+      window(l, 250, l.getLimit(), false);
       windows++;
-      assertThat(windows).as("re-learned within a few minutes of windows").isLessThan(200);
+      assertThat(windows).as("re-learned within ln(2.5 / tolerance) / ln(1.005) windows").isLessThanOrEqualTo(190);
     }
+    assertThat(l.getLimit()).as("it came down first").isLessThan(20);
     int low = l.getLimit();
     for (int i = 0; i < 9; i++) {
-      window(l, 200, l.getLimit(), false);
+      window(l, 250, l.getLimit(), false);
     }
-    assertThat(l.getLimit()).as("grows again once 200 ms is the norm").isGreaterThan(low);
-    assertThat(l.baselineNanos()).isLessThanOrEqualTo(200.0 * MS);
+    assertThat(l.getLimit()).as("grows again once 250 ms is the norm").isGreaterThan(low);
+    assertThat(l.baselineNanos()).isLessThanOrEqualTo(250.0 * MS);
+  }
+
+  @Test
+  void aWindowOfFastFailuresDoesNotTeachTheBaseline() {
+    TailLimit l = new TailLimit(20, 4, 200, 1.3);
+    window(l, 100, 20, false);
+    // a second of instant 429s: the limit comes down, the baseline stays at 100 ms
+    assertThat(window(l, 2, 20, true)).isEqualTo(18);
+    assertThat(l.baselineNanos()).isEqualTo(100.0 * MS);
+    for (int i = 0; i < 6; i++) {
+      window(l, 100, l.getLimit(), false);
+    }
+    assertThat(l.getLimit()).as("100 ms is normal again: it grows back").isEqualTo(20);
+  }
+
+  @Test
+  void aFirstWindowWithFailuresCutsTheLimitWithoutSettingABaseline() {
+    TailLimit l = new TailLimit(20, 4, 200, 1.3);
+    assertThat(window(l, 1, 20, true)).isEqualTo(18);
+    assertThat(l.baselineNanos()).isNaN();
+    window(l, 100, 18, false);
+    assertThat(l.baselineNanos()).isEqualTo(100.0 * MS);
+  }
+
+  @Test
+  void onlyWindowsInARowThatFillTheLimitAddASlot() {
+    TailLimit l = new TailLimit(20, 4, 200, 1.3);
+    window(l, 100, 20, false);
+    window(l, 100, 20, false);
+    window(l, 100, 12, false); // a quiet window in between starts the count again
+    window(l, 100, 20, false);
+    assertThat(window(l, 100, 20, false)).isEqualTo(20);
+    assertThat(window(l, 100, 20, false)).isEqualTo(21);
+  }
+
+  @Test
+  void aDeploymentCeilingBelowTheFloorBoundsTheTailLimitToo() {
+    // defaults floor 128, a deployment allowed 50 at once: the limit lives within 50, and still moves
+    ConcurrencyLimiter c = new ConcurrencyLimiter(new AdmissionConfig.Limit("tail", 512, 128, 8192, 1.3), 50);
+    assertThat(c.limit()).isEqualTo(50);
   }
 
   @Test

@@ -561,6 +561,29 @@ class RequestLogTest {
     assertThat(log.written() + log.dropped()).isEqualTo(2000);
     assertThat(log.dropped()).isZero();
     assertThat(rowCount(db)).isEqualTo(2000);
+    // a record that comes after close is counted, not silently lost
+    log.record(rec(2000, BASE, "m", "p", null, Outcome.SUCCESS));
+    assertThat(log.dropped()).isEqualTo(1);
+    assertThat(log.flush(1000)).as("nothing accepted is left to wait for").isTrue();
+  }
+
+  /**
+   * flush() waits for every record taken into the buffer to be written, including one the writer has
+   * already taken out of the queue but not yet committed (while it lingers for its chunk to fill).
+   */
+  @ParameterizedTest
+  @EnumSource(Kind.class)
+  void flushWaitsForRecordsTheWriterHoldsButHasNotWritten(Kind kind) throws Exception {
+    StoreConfig c = config(kind, 100, 10_000, Duration.ofDays(7));
+    Database db = db(c);
+    RequestLog log = log(db, c, new AtomicLong(BASE));
+    for (int round = 0; round < 20; round++) {
+      log.record(rec(round, BASE + round, "m", "p", null, Outcome.SUCCESS));
+      Thread.sleep(1); // let the writer take it and start lingering: the queue is empty now
+      assertThat(log.flush(10_000)).isTrue();
+      assertThat(log.written()).as("after flush, round %d", round).isEqualTo(round + 1);
+      assertThat(rowCount(db)).isEqualTo(round + 1);
+    }
   }
 
   @Test
