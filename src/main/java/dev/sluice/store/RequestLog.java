@@ -40,10 +40,11 @@ public final class RequestLog implements Recorder, AutoCloseable {
   private final LongSupplier wallMillis;
   private final ArrayBlockingQueue<RequestRecord> queue;
   private final AtomicLong written = new AtomicLong();
-  private final AtomicLong dropped = new AtomicLong();
-  /** Records taken into the queue, and those of them lost to a failed write: flush waits for both to add up. */
+  /** Records taken into the queue; of those, each is written or lost to a failed write. */
   private final AtomicLong accepted = new AtomicLong();
   private final AtomicLong lost = new AtomicLong();
+  /** Records never taken in: the queue was full, or the log closed. */
+  private final AtomicLong refused = new AtomicLong();
   private final AtomicLong pruned = new AtomicLong();
   private final AtomicLong transactions = new AtomicLong();
   private final Thread writer;
@@ -68,7 +69,7 @@ public final class RequestLog implements Recorder, AutoCloseable {
     if (running && queue.offer(r)) {
       accepted.incrementAndGet();
     } else {
-      dropped.incrementAndGet(); // full, or closed: counted, never blocking
+      refused.incrementAndGet(); // full, or closed: counted, never blocking
     }
   }
 
@@ -77,7 +78,7 @@ public final class RequestLog implements Recorder, AutoCloseable {
   }
 
   public long dropped() {
-    return dropped.get();
+    return refused.get() + lost.get();
   }
 
   public long pruned() {
@@ -121,7 +122,6 @@ public final class RequestLog implements Recorder, AutoCloseable {
             degraded = false;
             backoffMs = 100;
           } catch (SQLException | RuntimeException e) {
-            dropped.addAndGet(txRows);
             lost.addAndGet(txRows);
             if (!degraded) {
               LOG.warn("request log: write failed, records are being dropped: {}", e.getMessage());
@@ -138,7 +138,6 @@ public final class RequestLog implements Recorder, AutoCloseable {
         maybePrune();
       } catch (InterruptedException e) {
         // nothing interrupts the writer today; if something does, what it held is counted, not kept
-        dropped.addAndGet(batch.size());
         lost.addAndGet(batch.size());
         batch.clear();
       }
@@ -170,7 +169,7 @@ public final class RequestLog implements Recorder, AutoCloseable {
     txRows = batch.size();
     try (Connection c = db.dataSource().getConnection()) {
       c.setAutoCommit(false);
-      try (PreparedStatement ps = c.prepareStatement(INSERT)) {
+      try (PreparedStatement ps = prepareInsert(c)) {
         for (int chunk = 1; ; chunk++) {
           insert(ps, batch);
           batch.clear();
@@ -192,7 +191,16 @@ public final class RequestLog implements Recorder, AutoCloseable {
     }
   }
 
-  private static void insert(PreparedStatement ps, List<RequestRecord> batch) throws SQLException {
+  /** The statement {@link #insert} fills: one row of {@code request_log}. */
+  public static PreparedStatement prepareInsert(Connection c) throws SQLException {
+    return c.prepareStatement(INSERT);
+  }
+
+  /**
+   * Adds one row per record to {@code ps} (from {@link #prepareInsert}) and executes them as a batch;
+   * the caller commits. The writer's own path, and the one for seeding a log in bulk.
+   */
+  public static void insert(PreparedStatement ps, List<RequestRecord> batch) throws SQLException {
     for (RequestRecord r : batch) {
       int i = 1;
       ps.setString(i++, r.id());

@@ -109,21 +109,11 @@ class ConcurrencyLimiterTest {
     assertThat(l.meanHoldNanos()).isCloseTo(2e9, org.assertj.core.api.Assertions.within(1e7));
     assertThat(l.limit()).isEqualTo(4);
   }
+
   /** Feeds Vegas windows of samples at {@code rttMs} with the limit's slots all held. */
   private static void vegasWindows(ConcurrencyLimiter l, long[] clock, double rttMs, int windows) {
-    for (int w = 0; w < windows; w++) {
-      for (int i = 0; i < 20; i++) {
-        int held = 0;
-        while (l.tryAcquire()) {
-          held++;
-        }
-        clock[0] += 60_000_000L; // 60 ms of (fake) time per sample: a window closes every second
-        l.release(clock[0], (long) (rttMs * 1_000_000), false, 0);
-        for (int h = 1; h < held; h++) {
-          l.releaseQuietly(clock[0], -1, false, 0);
-        }
-      }
-    }
+    // 20 samples 60 ms of (fake) time apart: a window closes every second
+    SaturatedSamples.feed(l, clock, 60_000_000L, windows * 20, i -> (long) (rttMs * 1_000_000));
   }
 
   @Test

@@ -157,19 +157,7 @@ class TailLimitTest {
 
   /** Windows of 100 samples, 100 ms each except {@code slow} of them at 165 ms, the limit's slots all held. */
   private static void windows(ConcurrencyLimiter l, long[] clock, int slow, int count) {
-    for (int w = 0; w < count; w++) {
-      for (int i = 0; i < 100; i++) {
-        int held = 0;
-        while (l.tryAcquire()) {
-          held++;
-        }
-        clock[0] += 11 * MS; // a window closes every second of sample time
-        long rtt = (i % 100) < slow ? 165 * MS : 100 * MS;
-        l.release(clock[0], rtt, false, 0);
-        for (int h = 1; h < held; h++) {
-          l.releaseQuietly(clock[0], -1, false, 0);
-        }
-      }
-    }
+    // 11 ms of sample time apart: a window closes every second
+    SaturatedSamples.feed(l, clock, 11 * MS, count * 100, i -> (i % 100) < slow ? 165 * MS : 100 * MS);
   }
 }

@@ -11,6 +11,8 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -161,56 +163,23 @@ public final class RequestLogBench {
     Files.createDirectories(dir);
     StoreConfig c = new StoreConfig("sqlite:" + dir.resolve("sluice.db"), null, Secret.empty(), Duration.ofDays(7),
         100, 1000);
-    String insert = "INSERT INTO request_log (request_id, ts, key_id, endpoint, model, provider, deployment, status,"
-        + " outcome, error_type, error_message, latency_ms, first_token_ms, attempts, route, hedged, stream, cache,"
-        + " prompt_tokens, completion_tokens, deadline_ms, priority, overhead_ms)"
-        + " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
     long t0 = System.nanoTime();
     long now = System.currentTimeMillis();
     try (Database db = Database.open(c, dir); Connection conn = db.dataSource().getConnection()) {
       conn.setAutoCommit(false);
-      try (PreparedStatement ps = conn.prepareStatement(insert)) {
+      try (PreparedStatement ps = RequestLog.prepareInsert(conn)) {
+        List<RequestRecord> chunk = new ArrayList<>(10_000);
         for (int i = 0; i < rows; i++) {
           // spread over the last 24 hours, oldest first, as a day of traffic would be
-          RequestRecord r = record(i, now - 86_400_000L + (long) i * 86_400_000L / rows);
-          int k = 1;
-          ps.setString(k++, r.id());
-          ps.setLong(k++, r.startEpochMillis());
-          ps.setString(k++, r.keyId());
-          ps.setString(k++, r.endpoint());
-          ps.setString(k++, r.model());
-          ps.setString(k++, r.provider());
-          ps.setString(k++, r.deployment());
-          ps.setInt(k++, r.status());
-          ps.setString(k++, r.outcome().label());
-          ps.setString(k++, r.errorType());
-          ps.setString(k++, r.errorMessage());
-          ps.setDouble(k++, r.latencyMs());
-          if (r.firstTokenMs() < 0) {
-            ps.setNull(k++, java.sql.Types.DOUBLE);
-          } else {
-            ps.setDouble(k++, r.firstTokenMs());
+          chunk.add(record(i, now - 86_400_000L + (long) i * 86_400_000L / rows));
+          if (chunk.size() == 10_000 || i == rows - 1) {
+            RequestLog.insert(ps, chunk);
+            chunk.clear();
           }
-          ps.setInt(k++, r.attempts());
-          ps.setString(k++, r.route());
-          ps.setBoolean(k++, r.hedged());
-          ps.setBoolean(k++, r.stream());
-          ps.setString(k++, r.cache());
-          ps.setInt(k++, r.promptTokens());
-          ps.setInt(k++, r.completionTokens());
-          ps.setDouble(k++, r.deadlineMs());
-          ps.setString(k++, r.priority());
-          ps.setDouble(k, r.overheadMs());
-          ps.addBatch();
-          if ((i + 1) % 10_000 == 0) {
-            ps.executeBatch();
-          }
-          if ((i + 1) % 100_000 == 0) {
+          if ((i + 1) % 100_000 == 0 || i == rows - 1) {
             conn.commit();
           }
         }
-        ps.executeBatch();
-        conn.commit();
       }
     }
     System.out.printf(Locale.ROOT, "seeded rows=%d seconds=%.1f db_bytes=%d%n", rows, (System.nanoTime() - t0) / 1e9,
