@@ -41,6 +41,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.UnaryOperator;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -75,8 +76,16 @@ public final class Gateway {
     this.deploymentId = deploymentId;
   }
 
-  /** Start options that are not part of the configuration file. */
-  public record Options(Path dataDir, Vertx vertx) {
+  /**
+   * Start options that are not part of the configuration file. {@code timers} wraps the scheduler
+   * every request's timers go through (identity in production): tests use it to fire a timer at an
+   * exact point of a race that real time cannot pick.
+   */
+  public record Options(Path dataDir, Vertx vertx, UnaryOperator<Scheduler> timers) {
+    public Options(Path dataDir, Vertx vertx) {
+      this(dataDir, vertx, UnaryOperator.identity());
+    }
+
     public static Options defaults() {
       return new Options(Path.of("."), null);
     }
@@ -134,7 +143,7 @@ public final class Gateway {
       if (log != null) {
         recorders.add(log);
       }
-      Scheduler scheduler = new VertxScheduler(vertx, ledger.timers());
+      Scheduler scheduler = options.timers().apply(new VertxScheduler(vertx, ledger.timers()));
       Map<String, OpenAiCompatible> adapters = new LinkedHashMap<>();
       providers.values().stream().filter(p -> p.enabled() && p.baseUrl() != null)
           .forEach(p -> adapters.put(p.name(), new OpenAiCompatible(p)));

@@ -4,6 +4,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.sluice.config.ConfigLoader;
 import dev.sluice.config.SluiceConfig;
+import dev.sluice.deadline.Scheduler;
 import dev.sluice.provider.sim.Simulator;
 import dev.sluice.server.Gateway;
 import dev.sluice.telemetry.Ledger;
@@ -52,10 +53,19 @@ public final class TestGateway implements AutoCloseable {
 
   /** A gateway for a configuration built or adjusted in code. */
   public static TestGateway start(SluiceConfig config) {
+    return start(config, java.util.function.UnaryOperator.identity());
+  }
+
+  /** A gateway whose request timers go through {@code timers} (see {@link Gateway.Options}). */
+  public static TestGateway start(String yaml, java.util.function.UnaryOperator<Scheduler> timers) {
+    return start(new ConfigLoader(Map.of()).loadText(yaml, "test"), timers);
+  }
+
+  private static TestGateway start(SluiceConfig config, java.util.function.UnaryOperator<Scheduler> timers) {
     try {
       java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("sluice-test");
       dir.toFile().deleteOnExit();
-      return new TestGateway(Gateway.start(config, new Gateway.Options(dir, null)));
+      return new TestGateway(Gateway.start(config, new Gateway.Options(dir, null, timers)));
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
