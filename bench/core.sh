@@ -14,6 +14,8 @@
 #   REPS [3]          repetitions of each A-B-C      RATES ["200 1000"]  requests/s of the fixed-rate runs
 #   MODES ["nonstream stream"]                        TARGETS ["direct nginx sluice"]
 #   SAT_DURATION [10] seconds per saturation run     SAT_CONNECTIONS [64]  wrk connections
+#   SAT_WARMUP [10]   unrecorded seconds of wrk per target before the saturation runs
+#   RATES=" " MODES=" "  saturation only (~5 min with REPS=6)
 #   SAT_TOOL [auto]   wrk, or java (the generator at SAT_RATE [20000]/s) when wrk is missing
 #   CORE_LOAD [0] CORE_PROXY [1]  cores (see README)  SIM_PORT/NGINX_PORT/SLUICE_PORT [9100/9101/9102]
 #   GEN_NICE [0]      the generator's nice; 0 here, unlike the other suites (see below)
@@ -33,6 +35,7 @@ RATES="${RATES:-200 1000}"
 MODES="${MODES:-nonstream stream}"
 TARGETS="${TARGETS:-direct nginx sluice}"
 SAT_DURATION="$(secs "${SAT_DURATION:-10}")"
+SAT_WARMUP="$(secs "${SAT_WARMUP:-10}")"
 SAT_CONNECTIONS="${SAT_CONNECTIONS:-64}"
 SAT_TOOL="${SAT_TOOL:-auto}"
 SAT_RATE="${SAT_RATE:-20000}"
@@ -49,7 +52,7 @@ fi
 bench_init "${OUT:-$BENCH_DIR/results/core-$(date +%Y%m%d-%H%M%S)}"
 write_meta core "duration_s=$DURATION" "warmup_s=$WARMUP" "prewarm_s=$PREWARM" "reps=$REPS" "rates=$RATES" "modes=$MODES" \
   "targets=$TARGETS" "model=$MODEL" "sat_tool=$SAT_TOOL" "sat_duration_s=$SAT_DURATION" \
-  "sat_connections=$SAT_CONNECTIONS" "sat_model=$SAT_MODEL"
+  "sat_connections=$SAT_CONNECTIONS" "sat_warmup_s=$SAT_WARMUP" "sat_model=$SAT_MODEL"
 log "results in $OUT"
 
 start_sim "$BENCH_DIR/profiles/fast.yaml"
@@ -97,6 +100,16 @@ done
 # Saturation: as many non-stream requests as each target serves, on its one core.
 body="$RUN_TMP/sat-body.json"
 printf '{"model":"%s","messages":[{"role":"user","content":"Say something about time."}]}' "$SAT_MODEL" >"$body"
+if [ "$SAT_TOOL" = wrk ]; then
+  # one longer unrecorded run per target first: run alone (RATES=" " MODES=" "), the suite would
+  # otherwise meet Sluice's first measured run with code the JIT has not compiled yet (its CPU per
+  # request was ten times the warm figure)
+  for t in $TARGETS; do
+    WRK_BODY_FILE="$body" WRK_JSON_OUT="$RUN_TMP/discard.json" WRK_LABEL="$t" \
+      pin "$CORE_LOAD" wrk -t1 -c"$SAT_CONNECTIONS" -d"${SAT_WARMUP}s" -s "$BENCH_DIR/wrk-post.lua" \
+      "$(target_url "$t")/v1/chat/completions" >/dev/null 2>&1 || true
+  done
+fi
 for rep in $(seq 1 "$REPS"); do
   for t in $TARGETS; do
     name="sat-$t-rep$rep"
@@ -106,6 +119,15 @@ for rep in $(seq 1 "$REPS"); do
       # a short unrecorded run first: the JIT of a Java target sees this load for the first time
       WRK_BODY_FILE="$body" WRK_JSON_OUT="$RUN_TMP/discard.json" WRK_LABEL="$t" \
         pin "$CORE_LOAD" wrk -t1 -c"$SAT_CONNECTIONS" -d2s -s "$BENCH_DIR/wrk-post.lua" "$url" >/dev/null 2>&1 || true
+    fi
+    # the proxy's own CPU around the measured run: per request, a second estimate of its cost that
+    # time spent off its core does not move (direct has no proxy)
+    pids=""
+    # (wrk only: the Java generator's run includes its warm-up, which its request count does not)
+    if [ "$t" != direct ] && [ "$SAT_TOOL" = wrk ]; then port="${url#http://127.0.0.1:}"; pids="$(pids_on_port "${port%%/*}")"; fi
+    # shellcheck disable=SC2086
+    cpu0="$( [ -n "$pids" ] && cpu_ticks $pids || echo -1)"
+    if [ "$SAT_TOOL" = wrk ]; then
       WRK_BODY_FILE="$body" WRK_JSON_OUT="$OUT/$name.json" WRK_LABEL="$t" \
         pin "$CORE_LOAD" wrk -t1 -c"$SAT_CONNECTIONS" -d"${SAT_DURATION}s" --latency -s "$BENCH_DIR/wrk-post.lua" "$url" \
         >"$OUT/logs/$name.txt" 2>&1 || log "warning: $name failed; see $OUT/logs/$name.txt"
@@ -114,8 +136,9 @@ for rep in $(seq 1 "$REPS"); do
         --connections "$SAT_CONNECTIONS" --timeout 30s --label "$t" --json "$OUT/$name.json" \
         >"$OUT/logs/$name.txt" 2>&1 || log "warning: $name failed; see $OUT/logs/$name.txt"
     fi
-    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("    %.0f req/s" % d["throughput_rps"])' \
-      "$OUT/$name.json" >&2 2>/dev/null || true
+    # shellcheck disable=SC2086
+    cpu1="$( [ -n "$pids" ] && cpu_ticks $pids || echo -1)"
+    add_cpu_per_request "$OUT/$name.json" "$t" "$(( cpu0 < 0 || cpu1 < 0 ? -1 : cpu1 - cpu0 ))"
   done
 done
 

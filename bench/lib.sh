@@ -180,22 +180,40 @@ wrk_run() {   # wrk_run PORT SECONDS LABEL JSON_OUT: one saturation run of wrk a
     "http://127.0.0.1:$1/v1/chat/completions"
 }
 
-pid_on_port() {   # pid_on_port PORT: the process listening on it (empty when none)
-  ss -Htlnp "sport = :$1" 2>/dev/null | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -1
+pids_on_port() {   # pids_on_port PORT: the processes listening on it (nginx: master and worker)
+  ss -Htlnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u | tr '\n' ' '
 }
 
-cpu_ticks() {   # cpu_ticks PID: user + system clock ticks the process has used so far (-1 if unknown)
-  if [ -n "$1" ] && [ -r "/proc/$1/stat" ]; then
-    awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
-  else
-    echo -1
-  fi
+cpu_ticks() {   # cpu_ticks PID...: user + system clock ticks those processes have used so far (-1 if none)
+  local total=0 any=0 p
+  for p in "$@"; do
+    if [ -r "/proc/$p/stat" ]; then
+      total=$((total + $(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$p/stat")))
+      any=1
+    fi
+  done
+  if [ "$any" = 1 ]; then echo "$total"; else echo -1; fi
+}
+
+add_cpu_per_request() {   # add_cpu_per_request JSON NAME TICKS: records proxy_cpu_us_per_request in a run's JSON
+  # CPU per request is what saturation on one core is the inverse of: a second estimate, not
+  # moved by time the process spent waiting off its core (it still moves with what neighbours
+  # on the host do to caches and clock speed)
+  python3 -c '
+import json, os, sys
+p, name, ticks = sys.argv[1], sys.argv[2], int(sys.argv[3])
+d = json.load(open(p))
+if ticks >= 0 and d.get("requests"):
+    d["proxy_cpu_us_per_request"] = round(ticks * 1e6 / os.sysconf("SC_CLK_TCK") / d["requests"], 2)
+    json.dump(d, open(p, "w"))
+print("    %s: %.0f req/s, %s us CPU per request" % (name, d["throughput_rps"], d.get("proxy_cpu_us_per_request", "?")))' \
+    "$1" "$2" "$3" >&2 || true
 }
 
 saturate() {   # saturate PREFIX NAME PORT [NAME PORT]...: gateways at saturation, side by side
   # One long unrecorded run each first, so all meet the measured runs with compiled code; then REPS
   # interleaved runs of SAT_DURATION seconds (each after 2 s unrecorded) into $OUT/PREFIX-NAME-repN.json.
-  local prefix="$1" names=() ports=() i rep name pid cpu0 cpu1
+  local prefix="$1" names=() ports=() i rep name pids cpu0 cpu1
   shift
   while [ $# -ge 2 ]; do names+=("$1"); ports+=("$2"); shift 2; done
   printf '{"model":"instant","messages":[{"role":"user","content":"Say something about time."}]}' \
@@ -207,24 +225,15 @@ saturate() {   # saturate PREFIX NAME PORT [NAME PORT]...: gateways at saturatio
     for i in "${!names[@]}"; do
       name="${names[i]}"
       wrk_run "${ports[i]}" 2 "$name" "$RUN_TMP/discard.json" >/dev/null 2>&1 || true
-      pid="$(pid_on_port "${ports[i]}")"
-      cpu0="$(cpu_ticks "$pid")"
+      pids="$(pids_on_port "${ports[i]}")"
+      # shellcheck disable=SC2086
+      cpu0="$(cpu_ticks $pids)"
       wrk_run "${ports[i]}" "$SAT_DURATION" "$name" "$OUT/$prefix-$name-rep$rep.json" \
         >"$OUT/logs/$prefix-$name-rep$rep.txt" 2>&1 || log "warning: $prefix $name failed"
       sleep 0.5   # work the run left behind (the request log's last chunk) belongs to it
-      cpu1="$(cpu_ticks "$pid")"
-      # CPU per request is what saturation on one core is the inverse of: a second estimate, not
-      # moved by time the process spent waiting off its core (it still moves with what neighbours
-      # on the host do to caches and clock speed)
-      python3 -c '
-import json, os, sys
-p, name, ticks = sys.argv[1], sys.argv[2], int(sys.argv[3])
-d = json.load(open(p))
-if ticks >= 0 and d.get("requests"):
-    d["proxy_cpu_us_per_request"] = round(ticks * 1e6 / os.sysconf("SC_CLK_TCK") / d["requests"], 2)
-    json.dump(d, open(p, "w"))
-print("    %s: %.0f req/s, %s us CPU per request" % (name, d["throughput_rps"], d.get("proxy_cpu_us_per_request", "?")))' \
-        "$OUT/$prefix-$name-rep$rep.json" "$name" "$(( cpu0 < 0 || cpu1 < 0 ? -1 : cpu1 - cpu0 ))" >&2 || true
+      # shellcheck disable=SC2086
+      cpu1="$(cpu_ticks $pids)"
+      add_cpu_per_request "$OUT/$prefix-$name-rep$rep.json" "$name" "$(( cpu0 < 0 || cpu1 < 0 ? -1 : cpu1 - cpu0 ))"
     done
   done
 }

@@ -13,6 +13,7 @@ import csv
 import glob
 import json
 import os
+import re
 import statistics
 import sys
 
@@ -40,6 +41,18 @@ def values(runs, dotted):
 def med(runs, dotted):
     v = values(runs, dotted)
     return statistics.median(v) if v else None
+
+
+def ratio_spread(by_rep, target, dotted, inverse):
+    """Median [min-max] of target/nginx (or nginx/target when inverse) within each repetition, in %."""
+    ratios = []
+    for runs in by_rep.values():
+        a, b = get(runs.get(target, {}), dotted), get(runs.get("nginx", {}), dotted)
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)) and a > 0 and b > 0:
+            ratios.append((b / a if inverse else a / b) * 100)
+    if not ratios:
+        return "-"
+    return f"{statistics.median(ratios):.1f}% [{min(ratios):.0f}–{max(ratios):.0f}%]"
 
 
 def fmt(x, digits=3):
@@ -132,10 +145,14 @@ def core(out_dir, meta):
         print(table(hdr, rows) + "\n")
 
     sat = {}
+    by_rep = {}  # rep -> label -> run, to compare targets within one repetition
     for path in sorted(glob.glob(os.path.join(out_dir, "sat-*.json"))):
         d = load(path)
         label = d.get("label") or os.path.basename(path).split("-")[1]
         sat.setdefault(label, []).append(d)
+        rep = re.search(r"-rep(\d+)\.json$", path)
+        if rep:
+            by_rep.setdefault(int(rep.group(1)), {})[label] = d
     if sat:
         print(f"## saturation (non-stream, model `{meta.get('sat_model')}`, {meta.get('sat_tool')}, "
               f"{meta.get('sat_connections')} connections, {meta.get('sat_duration_s')} s)\n")
@@ -148,11 +165,18 @@ def core(out_dir, meta):
             errs = sum(sum(v for v in (r.get("errors") or {}).values() if isinstance(v, (int, float))) for r in runs)
             rows.append([t, len(runs), spread(runs, "throughput_rps", 0),
                          f"{m / nginx * 100:.1f}%" if nginx and m is not None else "-",
-                         f"{m / direct * 100:.1f}%" if direct and m is not None else "-", errs])
+                         f"{m / direct * 100:.1f}%" if direct and m is not None else "-",
+                         spread(runs, "proxy_cpu_us_per_request", 1),
+                         ratio_spread(by_rep, t, "throughput_rps", False),
+                         ratio_spread(by_rep, t, "proxy_cpu_us_per_request", True), errs])
             if t != "direct" and direct and m is not None and m >= 0.9 * direct:
                 warnings.append(f"saturation: {t} reached {m / direct * 100:.0f}% of direct, so the simulator "
                                 "and load generator's core, not the proxy, may be what limits it")
-        print(table(["target", "reps", "req/s", "vs nginx", "vs direct", "errors (all reps)"], rows) + "\n")
+        print(table(["target", "reps", "req/s", "vs nginx", "vs direct", "proxy CPU µs/request",
+                     "vs nginx, per repetition", "vs nginx by CPU, per repetition", "errors (all reps)"], rows) + "\n")
+        print("'vs nginx' divides the medians; the per-repetition columns divide within each repetition and give "
+              "the median [min–max] of those ratios; 'by CPU' is nginx's CPU per request over the target's "
+              "(on one core, what saturation is the inverse of).\n")
 
     if warnings:
         print("## warnings\n")
