@@ -14,7 +14,7 @@
 #   REPS [3]          repetitions of each A-B-C      RATES ["200 1000"]  requests/s of the fixed-rate runs
 #   MODES ["nonstream stream"]                        TARGETS ["direct nginx sluice"]
 #   SAT_DURATION [10] seconds per saturation run     SAT_CONNECTIONS [64]  wrk connections
-#   SAT_WARMUP [10]   unrecorded seconds of wrk per target before the saturation runs
+#   SAT_WARMUP [30]   unrecorded seconds of wrk per target before the saturation runs
 #   RATES=" " MODES=" "  saturation only (~5 min with REPS=6)
 #   SAT_TOOL [auto]   wrk, or java (the generator at SAT_RATE [20000]/s) when wrk is missing
 #   CORE_LOAD [0] CORE_PROXY [1]  cores (see README)  SIM_PORT/NGINX_PORT/SLUICE_PORT [9100/9101/9102]
@@ -35,7 +35,7 @@ RATES="${RATES:-200 1000}"
 MODES="${MODES:-nonstream stream}"
 TARGETS="${TARGETS:-direct nginx sluice}"
 SAT_DURATION="$(secs "${SAT_DURATION:-10}")"
-SAT_WARMUP="$(secs "${SAT_WARMUP:-10}")"
+SAT_WARMUP="$(secs "${SAT_WARMUP:-30}")"
 SAT_CONNECTIONS="${SAT_CONNECTIONS:-64}"
 SAT_TOOL="${SAT_TOOL:-auto}"
 SAT_RATE="${SAT_RATE:-20000}"

@@ -195,6 +195,42 @@ cpu_ticks() {   # cpu_ticks PID...: user + system clock ticks those processes ha
   if [ "$any" = 1 ]; then echo "$total"; else echo -1; fi
 }
 
+thread_ticks() {   # thread_ticks FILE PID...: CPU clock ticks per thread name (digits dropped) into FILE, as JSON
+  python3 - "$@" <<'PY'
+import json, os, re, sys
+out, ticks = sys.argv[1], {}
+for pid in sys.argv[2:]:
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        continue
+    for t in tasks:
+        try:
+            comm = open(f"/proc/{pid}/task/{t}/comm").read().strip()
+            stat = open(f"/proc/{pid}/task/{t}/stat").read()
+        except OSError:
+            continue
+        f = stat[stat.rindex(")") + 2:].split()
+        name = re.sub(r"[#-]?\d+$", "", comm).strip() or comm
+        ticks[name] = ticks.get(name, 0) + int(f[11]) + int(f[12])
+json.dump(ticks, open(out, "w"))
+PY
+}
+
+add_thread_cpu() {   # add_thread_cpu JSON BEFORE AFTER: per-thread CPU per request (the JIT's share shows warm-up)
+  python3 - "$@" <<'PY' || true
+import json, os, sys
+p, before, after = sys.argv[1:4]
+d, a, b = json.load(open(p)), json.load(open(before)), json.load(open(after))
+n, tck = d.get("requests"), os.sysconf("SC_CLK_TCK")
+if n:
+    per = {k: round((v - a.get(k, 0)) * 1e6 / tck / n, 2) for k, v in b.items() if v - a.get(k, 0) > 0}
+    d["cpu_us_per_request_by_thread"] = dict(sorted(per.items(), key=lambda kv: -kv[1]))
+    d["jit_cpu_us_per_request"] = round(sum(v for k, v in per.items() if "CompilerThre" in k), 2)
+    json.dump(d, open(p, "w"))
+PY
+}
+
 add_cpu_per_request() {   # add_cpu_per_request JSON NAME TICKS: records proxy_cpu_us_per_request in a run's JSON
   # CPU per request is what saturation on one core is the inverse of: a second estimate, not
   # moved by time the process spent waiting off its core (it still moves with what neighbours
@@ -206,7 +242,7 @@ d = json.load(open(p))
 if ticks >= 0 and d.get("requests"):
     d["proxy_cpu_us_per_request"] = round(ticks * 1e6 / os.sysconf("SC_CLK_TCK") / d["requests"], 2)
     json.dump(d, open(p, "w"))
-print("    %s: %.0f req/s, %s us CPU per request" % (name, d["throughput_rps"], d.get("proxy_cpu_us_per_request", "?")))' \
+print("    %s: %.0f req/s, %s us CPU per request (JIT: %s)" % (name, d["throughput_rps"], d.get("proxy_cpu_us_per_request", "?"), d.get("jit_cpu_us_per_request", "?")))' \
     "$1" "$2" "$3" >&2 || true
 }
 
@@ -219,7 +255,10 @@ saturate() {   # saturate PREFIX NAME PORT [NAME PORT]...: gateways at saturatio
   printf '{"model":"instant","messages":[{"role":"user","content":"Say something about time."}]}' \
     >"$RUN_TMP/sat-body.json"
   for i in "${!names[@]}"; do
-    wrk_run "${ports[i]}" "${SAT_WARMUP:-15}" "${names[i]}" "$RUN_TMP/discard.json" >/dev/null 2>&1 || true
+    # 30 s: after 15 s at saturation the JIT was still compiling Sluice (C2 threads took 12 us of CPU
+    # per request after 24 s, under 2 after 30), and a gateway with more code (the log, the metrics)
+    # warms up later, which made it look dearer than it is
+    wrk_run "${ports[i]}" "${SAT_WARMUP:-30}" "${names[i]}" "$RUN_TMP/discard.json" >/dev/null 2>&1 || true
   done
   for rep in $(seq 1 "$REPS"); do
     for i in "${!names[@]}"; do
@@ -228,11 +267,16 @@ saturate() {   # saturate PREFIX NAME PORT [NAME PORT]...: gateways at saturatio
       pids="$(pids_on_port "${ports[i]}")"
       # shellcheck disable=SC2086
       cpu0="$(cpu_ticks $pids)"
+      # shellcheck disable=SC2086
+      thread_ticks "$RUN_TMP/threads0.json" $pids
       wrk_run "${ports[i]}" "$SAT_DURATION" "$name" "$OUT/$prefix-$name-rep$rep.json" \
         >"$OUT/logs/$prefix-$name-rep$rep.txt" 2>&1 || log "warning: $prefix $name failed"
       sleep 0.5   # work the run left behind (the request log's last chunk) belongs to it
       # shellcheck disable=SC2086
       cpu1="$(cpu_ticks $pids)"
+      # shellcheck disable=SC2086
+      thread_ticks "$RUN_TMP/threads1.json" $pids
+      add_thread_cpu "$OUT/$prefix-$name-rep$rep.json" "$RUN_TMP/threads0.json" "$RUN_TMP/threads1.json"
       add_cpu_per_request "$OUT/$prefix-$name-rep$rep.json" "$name" "$(( cpu0 < 0 || cpu1 < 0 ? -1 : cpu1 - cpu0 ))"
     done
   done

@@ -69,6 +69,20 @@ if con and coff:
           " off / on = %.1f%% (the saturation ratio one core would give if only CPU counted)"
           % (statistics.median(coff), min(coff), max(coff), statistics.median(con), min(con), max(con),
              100 * statistics.median(coff) / statistics.median(con)))
+def threads(t):
+    runs = [json.load(open(p)).get("cpu_us_per_request_by_thread") or {} for p in
+            sorted(glob.glob(os.path.join(d, "observe-%s-rep*.json" % t)))]
+    names = sorted({k for r in runs for k in r})
+    return {k: statistics.median([r.get(k, 0.0) for r in runs]) for k in names} if runs else {}
+ton, toff = threads("on"), threads("off")
+if ton and toff:
+    print("\nCPU per request by thread (µs, median of the repetitions; compiler threads show JIT warm-up still"
+          " going on):\n")
+    print("| thread | off | on |")
+    print("|---|---|---|")
+    for k in sorted(set(ton) | set(toff), key=lambda k: -max(ton.get(k, 0), toff.get(k, 0))):
+        if max(ton.get(k, 0), toff.get(k, 0)) >= 0.1:
+            print("| %s | %.1f | %.1f |" % (k, toff.get(k, 0), ton.get(k, 0)))
 try:
     s = json.load(open(os.path.join(d, "status-on.json")))["request_log"]
     print("\nrequest log after the runs: written %s, dropped %s, pending %s" % (s.get("written"), s.get("dropped"), s.get("pending")))
