@@ -16,7 +16,7 @@ CORE_LOAD="${CORE_LOAD:-0}"
 CORE_PROXY="${CORE_PROXY:-1}"
 CORE_SIM="${CORE_SIM:-$CORE_LOAD}"   # the simulator's core; by default it shares the load core
 CORE_GEN="${CORE_GEN:-$CORE_LOAD}"   # the load generator's core
-JAVA_DEFAULTS="-XX:+UseG1GC -Xmx1g -XX:+ExitOnOutOfMemoryError"
+JAVA_DEFAULTS="-XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Xmx1g -XX:+ExitOnOutOfMemoryError"   # the launcher's (../sluice)
 SLUICE_JAVA_OPTS="${SLUICE_JAVA_OPTS:-$JAVA_DEFAULTS}"
 SIM_JAVA_OPTS="${SIM_JAVA_OPTS:-$JAVA_DEFAULTS}"
 # The generator is a fresh JVM for every run and shares its core with the simulator: C1 alone
