@@ -55,12 +55,8 @@ public final class TailLimit extends AbstractLimit {
 
   @Override
   protected int _update(long startTime, long tailNanos, int maxInFlight, boolean didDrop) {
-    if (Double.isNaN(baseline)) {
-      if (didDrop) {
-        estimate = Math.max(min, estimate * BACKOFF);
-        return (int) estimate;
-      }
-      baseline = tailNanos;
+    if (Double.isNaN(baseline) && !didDrop) {
+      baseline = tailNanos; // the first window without overload failures; one with them only cuts
     }
     if (didDrop || tailNanos > baseline * tolerance) {
       estimate = Math.max(min, estimate * BACKOFF);
