@@ -16,8 +16,6 @@ import dev.sluice.testing.TestGateway;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -43,7 +41,8 @@ class QueueTimerRaceTest {
     static final long HELD = Long.MAX_VALUE;
     final AtomicReference<Runnable> held = new AtomicReference<>();
     final AtomicReference<Context> heldOn = new AtomicReference<>();
-    final List<Context> others = new ArrayList<>();
+    /** Where the first other timer was armed. */
+    final AtomicReference<Context> firstOther = new AtomicReference<>();
 
     @Override
     public Scheduler apply(Scheduler real) {
@@ -54,9 +53,7 @@ class QueueTimerRaceTest {
             heldOn.set(Vertx.currentContext());
             return HELD;
           }
-          synchronized (others) {
-            others.add(Vertx.currentContext());
-          }
+          firstOther.compareAndSet(null, Vertx.currentContext());
           return real.schedule(delayNanos, task);
         }
 
@@ -65,12 +62,6 @@ class QueueTimerRaceTest {
           return handle == HELD ? held.getAndSet(null) != null : real.cancel(handle);
         }
       };
-    }
-
-    Context firstOther() {
-      synchronized (others) {
-        return others.get(0);
-      }
     }
   }
 
@@ -98,7 +89,7 @@ class QueueTimerRaceTest {
       ModelGroup demo = gw.gateway().services().registry().groups().iterator().next();
       CompletableFuture<Reply> busy = chatAsync(gw, null, slow(1_000));
       await().atMost(Duration.ofSeconds(10)).until(() -> sim.stats().requests() == 1);
-      Context busyLoop = timers.firstOther(); // the first timer armed: the busy request's own
+      Context busyLoop = timers.firstOther.get(); // the first timer armed: the busy request's own
 
       CompletableFuture<Reply> waiting = chatAsync(gw, null, null);
       await().atMost(Duration.ofSeconds(10)).until(() -> timers.held.get() != null);
