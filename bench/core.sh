@@ -126,7 +126,7 @@ for rep in $(seq 1 "$REPS"); do
     # (wrk only: the Java generator's run includes its warm-up, which its request count does not)
     if [ "$t" != direct ] && [ "$SAT_TOOL" = wrk ]; then port="${url#http://127.0.0.1:}"; pids="$(pids_on_port "${port%%/*}")"; fi
     # shellcheck disable=SC2086
-    cpu0="$( [ -n "$pids" ] && cpu_ticks $pids || echo -1)"
+    cpu0="$(cpu_ticks $pids)"   # -1 without pids
     if [ "$SAT_TOOL" = wrk ]; then
       WRK_BODY_FILE="$body" WRK_JSON_OUT="$OUT/$name.json" WRK_LABEL="$t" \
         pin "$CORE_LOAD" wrk -t1 -c"$SAT_CONNECTIONS" -d"${SAT_DURATION}s" --latency -s "$BENCH_DIR/wrk-post.lua" "$url" \
@@ -137,7 +137,7 @@ for rep in $(seq 1 "$REPS"); do
         >"$OUT/logs/$name.txt" 2>&1 || log "warning: $name failed; see $OUT/logs/$name.txt"
     fi
     # shellcheck disable=SC2086
-    cpu1="$( [ -n "$pids" ] && cpu_ticks $pids || echo -1)"
+    cpu1="$(cpu_ticks $pids)"   # -1 without pids
     add_cpu_per_request "$OUT/$name.json" "$t" "$(( cpu0 < 0 || cpu1 < 0 ? -1 : cpu1 - cpu0 ))"
   done
 done

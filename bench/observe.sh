@@ -46,8 +46,10 @@ curl -fsS "http://127.0.0.1:$PORT_ON/admin/status" >"$OUT/status-on.json" || tru
 python3 - "$OUT" <<'PY' | tee "$OUT/summary.md"
 import glob, json, os, statistics, sys
 d = sys.argv[1]
+RUNS = {t: [json.load(open(p)) for p in sorted(glob.glob(os.path.join(d, "observe-%s-rep*.json" % t)))]
+        for t in ("on", "off", "compare")}
 def tp(t):
-    return [json.load(open(p))["throughput_rps"] for p in sorted(glob.glob(os.path.join(d, "observe-%s-rep*.json" % t)))]
+    return [r["throughput_rps"] for r in RUNS[t]]
 on, off, cmp = tp("on"), tp("off"), tp("compare")
 print("# What metrics and the request log cost (saturation, one core)\n")
 print("| metrics + request log | runs | requests/s (median, min–max) |")
@@ -62,7 +64,7 @@ if cmp and off:
     print("\non (COMPARE_JAR's build) / off per repetition: " + ", ".join("%.1f%%" % x for x in r)
           + "; median %.1f%%" % statistics.median(r))
 def cpu(t):
-    return [json.load(open(p)).get("proxy_cpu_us_per_request") for p in sorted(glob.glob(os.path.join(d, "observe-%s-rep*.json" % t)))]
+    return [r.get("proxy_cpu_us_per_request") for r in RUNS[t]]
 con, coff = [c for c in cpu("on") if c], [c for c in cpu("off") if c]
 if con and coff:
     print("\ngateway CPU per request (µs, median, min–max): off %.1f (%.1f–%.1f), on %.1f (%.1f–%.1f);"
@@ -70,8 +72,7 @@ if con and coff:
           % (statistics.median(coff), min(coff), max(coff), statistics.median(con), min(con), max(con),
              100 * statistics.median(coff) / statistics.median(con)))
 def threads(t):
-    runs = [json.load(open(p)).get("cpu_us_per_request_by_thread") or {} for p in
-            sorted(glob.glob(os.path.join(d, "observe-%s-rep*.json" % t)))]
+    runs = [r.get("cpu_us_per_request_by_thread") or {} for r in RUNS[t]]
     names = sorted({k for r in runs for k in r})
     return {k: statistics.median([r.get(k, 0.0) for r in runs]) for k in names} if runs else {}
 ton, toff = threads("on"), threads("off")
