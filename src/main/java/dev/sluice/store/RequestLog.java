@@ -240,11 +240,15 @@ public final class RequestLog implements Recorder, AutoCloseable {
     pruneOlderThan(now - config.retention().toMillis());
   }
 
-  /** Deletes rows older than {@code cutoffMillis} in chunks, so writers are never locked out for long. */
+  /**
+   * Deletes rows older than {@code cutoffMillis} in chunks, so writers are never locked out for long.
+   * The newest row always stays, even when it is old: SQLite gives a new row max(id) + 1, so keeping
+   * it means ids never go back and a cursor handed out earlier never meets rows newer than itself.
+   */
   public long pruneOlderThan(long cutoffMillis) {
     long total = 0;
-    String sql = "DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE ts < ? LIMIT "
-        + PRUNE_CHUNK + ")";
+    String sql = "DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE ts < ?"
+        + " AND id < (SELECT max(id) FROM request_log) LIMIT " + PRUNE_CHUNK + ")";
     try (Connection c = db.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
       int n;
       do {

@@ -25,6 +25,7 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 import java.util.stream.IntStream;
+import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -293,12 +294,17 @@ class RequestLogTest {
     first.close();
     Database again = db(c); // a second start finds the schema current and leaves it alone
     try (Connection conn = again.dataSource().getConnection(); Statement st = conn.createStatement();
-        ResultSet rs = st.executeQuery("SELECT version, success FROM flyway_schema_history WHERE version IS NOT NULL")) {
-      assertThat(rs.next()).isTrue();
-      assertThat(rs.getString(1)).isEqualTo("1");
-      assertThat(rs.getBoolean(2)).isTrue();
+        ResultSet rs = st.executeQuery("SELECT version, success FROM flyway_schema_history WHERE version IS NOT NULL"
+            + " ORDER BY installed_rank")) {
+      for (String version : List.of("1", "2")) {
+        assertThat(rs.next()).isTrue();
+        assertThat(rs.getString(1)).isEqualTo(version);
+        assertThat(rs.getBoolean(2)).isTrue();
+      }
       assertThat(rs.next()).isFalse();
     }
+    assertThat(logIndexes(again)).as("only the time index: every index costs the writer per row")
+        .containsExactly("request_log_ts");
     try (Connection conn = again.dataSource().getConnection()) {
       List<String> cols = new ArrayList<>();
       try (ResultSet rs = conn.getMetaData().getColumns(null, null, "request_log", null)) {
@@ -418,6 +424,77 @@ class RequestLogTest {
     new RequestLogReader(db).export(LogFilter.all(), left::add);
     assertThat(ids(left)).containsExactly("req-20001", "req-20000");
     assertThat(log.pruneOlderThan(BASE - 7 * day)).isZero();
+  }
+
+  @ParameterizedTest
+  @EnumSource(Kind.class)
+  void pruningKeepsTheNewestRowSoThatIdsNeverGoBack(Kind kind) throws Exception {
+    StoreConfig c = config(kind, 100, 1000, Duration.ofDays(3650));
+    Database db = db(c);
+    RequestLog log = log(db, c, new AtomicLong(BASE));
+    long day = 24 * 3600_000L;
+    writeAll(log, List.of(rec(1, BASE - 9 * day, "m", "p", null, Outcome.SUCCESS),
+        rec(2, BASE - 8 * day, "m", "p", null, Outcome.SUCCESS)));
+    long newest = maxId(db);
+    assertThat(log.pruneOlderThan(BASE)).as("everything is old; all but the newest row go").isEqualTo(1);
+    List<JsonObject> left = new ArrayList<>();
+    new RequestLogReader(db).export(LogFilter.all(), left::add);
+    assertThat(ids(left)).containsExactly("req-2");
+    writeAll(log, List.of(rec(3, BASE, "m", "p", null, Outcome.SUCCESS)));
+    assertThat(maxId(db)).as("a row written after the prune comes after every id handed out").isGreaterThan(newest);
+  }
+
+  @Test
+  void anSqliteLogFromTheFirstSchemaKeepsItsRowsAndIdsWhenUpgraded() throws Exception {
+    StoreConfig c = config(Kind.SQLITE, 100, 1000, Duration.ofDays(3650));
+    String url = "jdbc:sqlite:" + sqliteFile;
+    Flyway.configure().dataSource(url, null, null).locations("classpath:db/migration/sqlite").target("1")
+        .load().migrate();
+    try (Connection conn = DriverManager.getConnection(url)) {
+      conn.setAutoCommit(false);
+      try (var ps = RequestLog.prepareInsert(conn)) {
+        RequestLog.insert(ps, List.of(rec(1, BASE, "m-a", "p1", "k1", Outcome.SUCCESS),
+            rec(2, BASE + 1, "m-b", "p2", null, Outcome.TIMEOUT), rec(3, BASE + 2, "m-a", "p1", null, Outcome.SUCCESS)));
+      }
+      try (Statement st = conn.createStatement()) {
+        st.executeUpdate("DELETE FROM request_log WHERE request_id = 'req-1'"); // ids need not start at 1
+      }
+      conn.commit();
+    }
+    Database db = db(c); // opening it applies V2 to the V1 file
+    List<JsonObject> kept = new ArrayList<>();
+    new RequestLogReader(db).export(LogFilter.all(), kept::add);
+    assertThat(ids(kept)).containsExactly("req-3", "req-2");
+    assertThat(kept.get(0).getLong("id")).isEqualTo(3);
+    assertThat(kept.get(1).getLong("id")).isEqualTo(2);
+    assertThat(kept.get(1).getString("outcome")).isEqualTo("timeout");
+    assertThat(kept.get(1).getString("model")).isEqualTo("m-b");
+    assertThat(logIndexes(db)).containsExactly("request_log_ts");
+    RequestLog log = log(db, c, new AtomicLong(BASE));
+    writeAll(log, List.of(rec(4, BASE + 3, "m-a", "p1", null, Outcome.SUCCESS)));
+    assertThat(maxId(db)).isEqualTo(4);
+  }
+
+  private static long maxId(Database db) throws SQLException {
+    try (Connection c = db.dataSource().getConnection(); Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SELECT max(id) FROM request_log")) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  private static List<String> logIndexes(Database db) throws SQLException {
+    List<String> names = new ArrayList<>();
+    try (Connection c = db.dataSource().getConnection();
+        ResultSet rs = c.getMetaData().getIndexInfo(null, null, "request_log", false, false)) {
+      while (rs.next()) {
+        String name = rs.getString("INDEX_NAME");
+        if (name != null && !name.toLowerCase(java.util.Locale.ROOT).endsWith("_pkey") && !names.contains(name)) {
+          names.add(name.toLowerCase(java.util.Locale.ROOT));
+        }
+      }
+    }
+    return names;
   }
 
   @ParameterizedTest
