@@ -2,7 +2,7 @@
 -- µs of it is taken from the core that proxies. Two parts of that bought little:
 --   * the (model, ts) index (~0.8 µs a row): a model filter is served by the ts index or a scan
 --     from the newest row, which is fast enough for an operator's query;
---   * AUTOINCREMENT (~0.35 µs a row: it rewrites sqlite_sequence in every insert). A plain INTEGER
+--   * AUTOINCREMENT (~0.4 µs a row: it rewrites sqlite_sequence in every insert). A plain INTEGER
 --     PRIMARY KEY takes max(id) + 1, so ids only go back if the newest row is deleted; pruning
 --     always keeps the newest row (RequestLog.pruneOlderThan), so cursors stay valid.
 -- SQLite cannot drop AUTOINCREMENT in place: the table is rebuilt with the same columns and ids.

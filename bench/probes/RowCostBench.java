@@ -1,0 +1,105 @@
+import dev.sluice.store.RequestLog;
+import dev.sluice.telemetry.Outcome;
+import dev.sluice.telemetry.RequestRecord;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What one request-log row costs the writer in SQLite, by table shape: the columns of the log, with
+ * or without {@code AUTOINCREMENT} and each index, rows inserted the way the writer does it
+ * ({@link RequestLog#insert}, 100 a batch, commit per batch, WAL, {@code synchronous=NORMAL}). It
+ * prints the inserting thread's CPU time per row over the second half of the rows (the first half
+ * warms up), and the wall time, which also holds the file system's share. Run from the project root
+ * after a build, on a core of its own; repeat and interleave, the figures move by 10% run to run:
+ *
+ * <pre>for s in first auto-ts ts none; do taskset -c 1 java -cp target/sluice.jar bench/probes/RowCostBench.java $s; done</pre>
+ *
+ * Shapes: {@code first} (the first schema: AUTOINCREMENT, indexes on ts and (model, ts)),
+ * {@code auto-ts} (AUTOINCREMENT, ts index), {@code both} (no AUTOINCREMENT, both indexes),
+ * {@code ts} (migration 2: no AUTOINCREMENT, ts index), {@code none} (no index), {@code literal} (no
+ * index, and the same values written into the statement instead of bound: what binding costs).
+ */
+public class RowCostBench {
+  private static final String COLUMNS = "request_id TEXT NOT NULL, ts BIGINT NOT NULL, key_id TEXT, endpoint TEXT,"
+      + " model TEXT, provider TEXT, deployment TEXT, status INTEGER NOT NULL, outcome TEXT NOT NULL, error_type TEXT,"
+      + " error_message TEXT, latency_ms DOUBLE PRECISION NOT NULL, first_token_ms DOUBLE PRECISION,"
+      + " attempts INTEGER NOT NULL, route TEXT, hedged INTEGER NOT NULL DEFAULT 0, stream INTEGER NOT NULL DEFAULT 0,"
+      + " cache TEXT, prompt_tokens INTEGER, completion_tokens INTEGER, deadline_ms DOUBLE PRECISION, priority TEXT,"
+      + " overhead_ms DOUBLE PRECISION";
+
+  private static final String LITERAL_INSERT = "INSERT INTO request_log (request_id, ts, key_id, endpoint, model,"
+      + " provider, deployment, status, outcome, error_type, error_message, latency_ms, first_token_ms, attempts, route,"
+      + " hedged, stream, cache, prompt_tokens, completion_tokens, deadline_ms, priority, overhead_ms) VALUES"
+      + " ('req_19a2b3c4d5e6', 1795000000000, NULL, '/v1/chat/completions', 'instant', 'up', 'up/instant', 200,"
+      + " 'success', NULL, NULL, 1.234, NULL, 1, 'up/instant:200', 0, 0, NULL, 12, 40, 170000.0, 'normal', 0.12)";
+
+  public static void main(String[] args) throws Exception {
+    String shape = args.length > 0 ? args[0] : "ts";
+    int rows = args.length > 1 ? Integer.parseInt(args[1]) : 300_000;
+    boolean auto = shape.equals("first") || shape.equals("auto-ts");
+    boolean literal = shape.equals("literal");
+    boolean tsIndex = !shape.equals("none") && !literal;
+    boolean modelIndex = shape.equals("first") || shape.equals("both");
+    Path file = Files.createTempFile("rowcost-", ".db");
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file + "?journal_mode=WAL&synchronous=NORMAL")) {
+      try (Statement st = c.createStatement()) {
+        st.execute("CREATE TABLE request_log (id INTEGER PRIMARY KEY" + (auto ? " AUTOINCREMENT" : "") + ", "
+            + COLUMNS + ")");
+        if (tsIndex) {
+          st.execute("CREATE INDEX request_log_ts ON request_log (ts)");
+        }
+        if (modelIndex) {
+          st.execute("CREATE INDEX request_log_model_ts ON request_log (model, ts)");
+        }
+      }
+      c.setAutoCommit(false);
+      ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+      long ts = System.currentTimeMillis();
+      long wall0 = 0;
+      long cpu0 = 0;
+      try (PreparedStatement ps = literal ? c.prepareStatement(LITERAL_INSERT) : RequestLog.prepareInsert(c)) {
+        List<RequestRecord> batch = new ArrayList<>(100);
+        for (int i = 0; i < rows; i++) {
+          if (i == rows / 2) {
+            wall0 = System.nanoTime();
+            cpu0 = threads.getCurrentThreadCpuTime();
+          }
+          boolean ok = i % 20 != 0;
+          batch.add(RequestRecord.builder().id("req_" + Long.toHexString(ts) + i).start(ts++)
+              .endpoint("/v1/chat/completions").model("instant").provider("up").deployment("up/instant")
+              .status(ok ? 200 : 504).outcome(ok ? Outcome.SUCCESS : Outcome.TIMEOUT)
+              .error(ok ? null : "first_byte_timeout", ok ? null : "no first byte within 30s")
+              .latencyMs(1.234).firstTokenMs(-1).attempts(1).route("up/instant:200").hedged(false).stream(false)
+              .tokens(12, 40).key(null).priority("normal").deadlineMs(170_000).overheadMs(0.12).build());
+          if (batch.size() == 100) {
+            if (literal) {
+              for (int k = 0; k < batch.size(); k++) {
+                ps.addBatch();
+              }
+              ps.executeBatch();
+            } else {
+              RequestLog.insert(ps, batch);
+            }
+            c.commit();
+            batch.clear();
+          }
+        }
+      }
+      int measured = rows - rows / 2;
+      System.out.printf("%-6s %.2f µs CPU per row, %.2f µs wall%n", shape,
+          (threads.getCurrentThreadCpuTime() - cpu0) / 1e3 / measured, (System.nanoTime() - wall0) / 1e3 / measured);
+    } finally {
+      for (String suffix : new String[] {"", "-wal", "-shm"}) {
+        Files.deleteIfExists(Path.of(file + suffix));
+      }
+    }
+  }
+}
