@@ -40,10 +40,12 @@ class QueueTimerRaceTest {
   /** Passes every timer through except the queue's, which it keeps to be run by hand. */
   static final class HoldQueueTimer implements UnaryOperator<Scheduler> {
     static final long HELD = Long.MAX_VALUE;
-    final AtomicReference<Runnable> held = new AtomicReference<>();
-    /** The request's context where the held timer was armed, and its event-loop thread. */
-    final AtomicReference<Context> heldOn = new AtomicReference<>();
-    final AtomicReference<Thread> heldThread = new AtomicReference<>();
+
+    /** The held queue timer, the request's context it was armed in, and that context's event-loop thread. */
+    record Held(Runnable task, Context context, Thread thread) {}
+
+    /** Set and cleared as one, so that a reader never sees a task with another request's loop. */
+    final AtomicReference<Held> held = new AtomicReference<>();
     /** The event-loop thread where the first other timer was armed. */
     final AtomicReference<Thread> firstOther = new AtomicReference<>();
 
@@ -52,9 +54,8 @@ class QueueTimerRaceTest {
       return new Scheduler() {
         @Override
         public long schedule(long delayNanos, Runnable task) {
-          if (delayNanos == MAX_WAIT.toNanos() && held.compareAndSet(null, task)) {
-            heldOn.set(Vertx.currentContext());
-            heldThread.set(Thread.currentThread());
+          if (delayNanos == MAX_WAIT.toNanos()
+              && held.compareAndSet(null, new Held(task, Vertx.currentContext(), Thread.currentThread()))) {
             return HELD;
           }
           if (Context.isOnEventLoopThread()) {
@@ -93,35 +94,42 @@ class QueueTimerRaceTest {
         """.formatted(sim.port(), MAX_WAIT.toMillis());
     try (TestGateway gw = TestGateway.start(yaml, timers)) {
       ModelGroup demo = gw.gateway().services().registry().groups().iterator().next();
-      CompletableFuture<Reply> busy = chatAsync(gw, null, slow(1_000));
+      // long enough for the retries below, and it must still be running when the spin starts
+      CompletableFuture<Reply> busy = chatAsync(gw, null, slow(3_000));
       await().atMost(Duration.ofSeconds(10)).until(() -> sim.stats().requests() == 1);
       Thread busyLoop = timers.firstOther.get(); // the first timer armed on a loop: the busy request's own
+      assertThat(busyLoop).as("the busy request armed its timers on an event loop").isNotNull();
 
       // the waiting request must have come in on the other loop: the test keeps that loop busy, and
       // the busy request must be free to end on its own. Connections are handed to the loops in turn,
-      // but the client may reuse one, so a waiting request that shares the busy one's loop is dropped
-      // (a client disconnect, which also takes its held timer back) and sent again
+      // so which loop a new one lands on depends on the connections made before it (a CI run once had
+      // both requests on one loop); a waiting request that shares the busy one's loop is dropped (a
+      // client disconnect, which also takes its held timer back) and sent again
       CompletableFuture<Reply> waiting = null;
+      HoldQueueTimer.Held held = null;
       for (int tries = 0; tries < 8 && waiting == null; tries++) {
         CompletableFuture<HttpResponse<String>> sent = AdmissionHttp.HTTP.sendAsync(
             AdmissionHttp.request(gw.baseUrl(), "POST", "/v1/chat/completions", TestGateway.chat(null)).build(),
             HttpResponse.BodyHandlers.ofString());
-        await().atMost(Duration.ofSeconds(10)).until(() -> timers.held.get() != null);
-        if (timers.heldThread.get() != busyLoop) {
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(5)).until(() -> timers.held.get() != null);
+        held = timers.held.get();
+        if (held.thread() != busyLoop) {
           waiting = sent.thenApply(Reply::of);
         } else {
           sent.cancel(true);
-          await().atMost(Duration.ofSeconds(10)).until(() -> timers.held.get() == null && demo.queue().size() == 0);
+          await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(5))
+              .until(() -> timers.held.get() == null && demo.queue().size() == 0);
         }
       }
       assertThat(waiting).as("a waiting request came in on the other loop").isNotNull();
-      Context waitingLoop = timers.heldOn.get();
+      Context waitingLoop = held.context();
       assertThat(demo.queue().size()).isEqualTo(1);
       double refusedBefore = shed(gw, "queue_full");
 
       // keep the waiting request's loop busy until the busy request's loop has freed its slot and
       // handed it over (the queue is empty); the dispatch's task now waits behind this one. Then the
       // queue timer runs, as it would had it fallen due in this very turn of the loop.
+      assertThat(busy).as("the busy request still holds the slot").isNotDone();
       CountDownLatch timerRan = new CountDownLatch(1);
       AtomicReference<Throwable> failure = new AtomicReference<>();
       waitingLoop.runOnContext(v -> {
@@ -131,9 +139,9 @@ class QueueTimerRaceTest {
             Thread.onSpinWait();
           }
           assertThat(demo.queue().size()).as("the other loop dispatched to the waiting request").isZero();
-          Runnable due = timers.held.getAndSet(null);
+          HoldQueueTimer.Held due = timers.held.getAndSet(null);
           assertThat(due).as("the queue timer was still armed when the dispatch left the other loop").isNotNull();
-          due.run();
+          due.task().run();
           timerRan.countDown();
         } catch (Throwable t) {
           failure.set(t);
