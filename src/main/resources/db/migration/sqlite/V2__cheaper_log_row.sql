@@ -1,10 +1,13 @@
--- Each row of the request log cost the writer thread about 4.4 µs of CPU at saturation, and every
--- µs of it is taken from the core that proxies. Two parts of that bought little:
---   * the (model, ts) index (~0.8 µs a row): a model filter is served by the ts index or a scan
---     from the newest row, which is fast enough for an operator's query;
---   * AUTOINCREMENT (~0.4 µs a row: it rewrites sqlite_sequence in every insert). A plain INTEGER
+-- Each row of the request log cost the writer thread about 4.4 µs of CPU in a micro-benchmark
+-- (bench/probes/RowCostBench.java; 5.0 µs per request at saturation), and every µs of it is taken
+-- from the core that proxies. Two parts of that bought little:
+--   * the (model, ts) index (~0.8 µs a row): a model filter is served by the ts index when it has
+--     a time range, and otherwise by a scan back from the newest row;
+--   * AUTOINCREMENT (~0.5 µs a row: it rewrites sqlite_sequence in every insert). A plain INTEGER
 --     PRIMARY KEY takes max(id) + 1, so ids only go back if the newest row is deleted; pruning
---     always keeps the newest row (RequestLog.pruneOlderThan), so cursors stay valid.
+--     now always keeps the newest row (RequestLog.pruneOlderThan), so cursors stay valid.
+--     Ids continue from the highest id the log holds when this runs (a log that the first schema's
+--     pruning had emptied starts again at 1).
 -- SQLite cannot drop AUTOINCREMENT in place: the table is rebuilt with the same columns and ids.
 CREATE TABLE request_log_v2 (
   id                INTEGER PRIMARY KEY,

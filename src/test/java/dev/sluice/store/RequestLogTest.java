@@ -461,18 +461,41 @@ class RequestLogTest {
       }
       conn.commit();
     }
+    List<List<Object>> before = allColumns(url);
     Database db = db(c); // opening it applies V2 to the V1 file
-    List<JsonObject> kept = new ArrayList<>();
-    new RequestLogReader(db).export(LogFilter.all(), kept::add);
-    assertThat(ids(kept)).containsExactly("req-3", "req-2");
-    assertThat(kept.get(0).getLong("id")).isEqualTo(3);
-    assertThat(kept.get(1).getLong("id")).isEqualTo(2);
-    assertThat(kept.get(1).getString("outcome")).isEqualTo("timeout");
-    assertThat(kept.get(1).getString("model")).isEqualTo("m-b");
+    assertThat(allColumns(url)).as("every row and column, ids included, as they were").isEqualTo(before);
+    assertThat(before).hasSize(2);
+    assertThat(before.get(0).get(0)).isEqualTo("id=2");
+    assertThat(tableSql(url)).containsIgnoringCase("request_log").doesNotContainIgnoringCase("AUTOINCREMENT");
     assertThat(logIndexes(db)).containsExactly("request_log_ts");
     RequestLog log = log(db, c, new AtomicLong(BASE));
     writeAll(log, List.of(rec(4, BASE + 3, "m-a", "p1", null, Outcome.SUCCESS)));
     assertThat(maxId(db)).isEqualTo(4);
+  }
+
+  /** Every row of the log, every column, in id order, read with a plain connection. */
+  private static List<List<Object>> allColumns(String url) throws SQLException {
+    List<List<Object>> rows = new ArrayList<>();
+    try (Connection c = DriverManager.getConnection(url); Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SELECT * FROM request_log ORDER BY id")) {
+      int n = rs.getMetaData().getColumnCount();
+      while (rs.next()) {
+        List<Object> row = new ArrayList<>();
+        for (int i = 1; i <= n; i++) {
+          row.add(rs.getMetaData().getColumnName(i) + "=" + rs.getObject(i));
+        }
+        rows.add(row);
+      }
+    }
+    return rows;
+  }
+
+  private static String tableSql(String url) throws SQLException {
+    try (Connection c = DriverManager.getConnection(url); Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'request_log'")) {
+      assertThat(rs.next()).isTrue();
+      return rs.getString(1);
+    }
   }
 
   private static long maxId(Database db) throws SQLException {
@@ -489,8 +512,9 @@ class RequestLogTest {
         ResultSet rs = c.getMetaData().getIndexInfo(null, null, "request_log", false, false)) {
       while (rs.next()) {
         String name = rs.getString("INDEX_NAME");
-        if (name != null && !name.toLowerCase(java.util.Locale.ROOT).endsWith("_pkey") && !names.contains(name)) {
-          names.add(name.toLowerCase(java.util.Locale.ROOT));
+        name = name == null ? null : name.toLowerCase(java.util.Locale.ROOT);
+        if (name != null && !name.endsWith("_pkey") && !names.contains(name)) {
+          names.add(name);
         }
       }
     }
