@@ -82,12 +82,28 @@ public final class Database implements AutoCloseable {
           .locations("classpath:db/migration/" + (pg ? "postgresql" : "sqlite"))
           .load()
           .migrate();
+      if (!pg) {
+        truncateWal(ds);
+      }
     } catch (RuntimeException e) {
       ds.close();
       throw e;
     }
     LOG.info("store: {}", description);
     return new Database(ds, pg, description);
+  }
+
+  /**
+   * Copies the write-ahead log into the database file and empties it. A migration that rewrites a
+   * table (migration 2 copies the request log) leaves a WAL as large as the table, and SQLite keeps
+   * a WAL file at its largest size while connections stay open, which the pool's do.
+   */
+  private static void truncateWal(DataSource ds) {
+    try (java.sql.Connection c = ds.getConnection(); java.sql.Statement st = c.createStatement()) {
+      st.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+    } catch (java.sql.SQLException e) {
+      LOG.warn("store: could not truncate the write-ahead log after migrations: {}", e.getMessage());
+    }
   }
 
   public DataSource dataSource() {
