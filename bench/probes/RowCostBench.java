@@ -18,9 +18,9 @@ import java.util.List;
  * ({@link RequestLog#insert}, 100 a batch, commit per batch, WAL, {@code synchronous=NORMAL}). It
  * prints the inserting thread's CPU time per row over the second half of the rows (the first half
  * warms up), and the wall time, which also holds the file system's share. Run from the project root
- * after a build, on a core of its own; repeat and interleave, the figures move by 10% run to run:
+ * after a build, on a core of its own; repeat and interleave, the figures move by 10–17% run to run:
  *
- * <pre>for s in first auto-ts ts none; do taskset -c 1 java -cp target/sluice.jar bench/probes/RowCostBench.java $s; done</pre>
+ * <pre>for s in first both auto-ts ts none literal; do taskset -c 1 java -cp target/sluice.jar bench/probes/RowCostBench.java $s; done</pre>
  *
  * Shapes: {@code first} (the first schema: AUTOINCREMENT, indexes on ts and (model, ts)),
  * {@code auto-ts} (AUTOINCREMENT, ts index), {@code both} (no AUTOINCREMENT, both indexes),
@@ -43,6 +43,9 @@ public class RowCostBench {
 
   public static void main(String[] args) throws Exception {
     String shape = args.length > 0 ? args[0] : "ts";
+    if (!List.of("first", "both", "auto-ts", "ts", "none", "literal").contains(shape)) {
+      throw new IllegalArgumentException("unknown shape " + shape + ": first, both, auto-ts, ts, none or literal");
+    }
     int rows = args.length > 1 ? Integer.parseInt(args[1]) : 300_000;
     boolean auto = shape.equals("first") || shape.equals("auto-ts");
     boolean literal = shape.equals("literal");
