@@ -30,7 +30,6 @@ import dev.sluice.telemetry.RecentRequests;
 import dev.sluice.telemetry.Recorder;
 import dev.sluice.telemetry.Recorders;
 import dev.sluice.telemetry.Telemetry;
-import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -59,13 +58,13 @@ public final class Gateway {
   private final RecentRequests recent;
   private final Map<String, Simulator> simulators;
   private final int port;
-  private final String deploymentId;
+  private final ServerLoops<GatewayVerticle> servers;
 
   private final Live live;
   private long[] timers = new long[0];
 
   private Gateway(Vertx vertx, boolean ownsVertx, Services services, RecentRequests recent, Live live,
-      Map<String, Simulator> simulators, int port, String deploymentId) {
+      Map<String, Simulator> simulators, int port, ServerLoops<GatewayVerticle> servers) {
     this.live = live;
     this.vertx = vertx;
     this.ownsVertx = ownsVertx;
@@ -73,7 +72,7 @@ public final class Gateway {
     this.recent = recent;
     this.simulators = simulators;
     this.port = port;
-    this.deploymentId = deploymentId;
+    this.servers = servers;
   }
 
   /**
@@ -182,15 +181,9 @@ public final class Gateway {
       Live live = new Live(vertx, services, liveStats, alerts, auditor);
 
       int bindPort = effective.server().port() == 0 && loops > 1 ? -1 : effective.server().port();
-      List<GatewayVerticle> verticles = new ArrayList<>();
-      String id = vertx.deployVerticle(() -> {
-        GatewayVerticle v = new GatewayVerticle(services, live, effective.server().host(), bindPort);
-        synchronized (verticles) {
-          verticles.add(v);
-        }
-        return v;
-      }, new DeploymentOptions().setInstances(loops)).await();
-      int actual = verticles.get(0).actualPort();
+      ServerLoops<GatewayVerticle> servers = ServerLoops.start(vertx, loops,
+          () -> new GatewayVerticle(services, live, effective.server().host(), bindPort));
+      int actual = servers.verticles().get(0).actualPort();
       live.start();
       long memoryTimer = vertx.setPeriodic(250, t -> memory.check());
       long keyTimer = keys == null ? -1 : vertx.setPeriodic(5000, t -> vertx.executeBlocking(() -> {
@@ -207,7 +200,7 @@ public final class Gateway {
       if (effective.adminKey().isEmpty()) {
         LOG.info("admin API and dashboard data: loopback clients only (set SLUICE_ADMIN_KEY to open them with a key)");
       }
-      Gateway gw = new Gateway(vertx, owns, services, recent, live, sims, actual, id);
+      Gateway gw = new Gateway(vertx, owns, services, recent, live, sims, actual, servers);
       gw.timers = timers;
       return gw;
     } catch (RuntimeException | java.io.IOException e) {
@@ -315,6 +308,11 @@ public final class Gateway {
     return vertx;
   }
 
+  /** The event-loop threads the HTTP servers run on, one per configured event loop (for tests). */
+  List<Thread> servingThreads() {
+    return servers.threads();
+  }
+
   public void close() {
     try {
       for (long t : timers) {
@@ -323,7 +321,7 @@ public final class Gateway {
         }
       }
       live.stop();
-      vertx.undeploy(deploymentId).await();
+      servers.stop();
       for (Simulator s : simulators.values()) {
         s.close().await();
       }
