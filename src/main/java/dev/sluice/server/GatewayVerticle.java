@@ -61,6 +61,8 @@ final class GatewayVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
-    return server.close().compose(v -> clients.close());
+    // a start that failed part-way may have left either unset
+    Future<Void> closed = server == null ? Future.succeededFuture() : server.close();
+    return clients == null ? closed : closed.compose(v -> clients.close());
   }
 }

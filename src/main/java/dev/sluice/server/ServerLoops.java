@@ -6,11 +6,14 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.internal.CloseFuture;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.VertxInternal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Runs one verticle on each of the first {@code n} event loops, each on a loop of its own.
@@ -20,9 +23,17 @@ import java.util.function.Supplier;
  * (creating an HTTP client does), so two instances could share one loop while another loop served
  * nothing. Probed on this machine, 3 gateways in 20 with two event loops ran every request on one
  * loop. Here each instance gets a context built on a loop chosen by index.
+ *
+ * <p>This uses Vert.x's internal context API ({@code io.vertx.core.internal}) and calls
+ * {@link VerticleBase#deploy}/{@link VerticleBase#undeploy} itself, as its deployment manager
+ * would, checked against Vert.x 5.0.x: recheck on an upgrade. Each instance has a close future of
+ * its own (a child of Vert.x's), so what an instance opened on its context is closed with it, as a
+ * deployment would close it.
  */
 final class ServerLoops<V extends VerticleBase> {
-  private record Running<V>(V verticle, ContextInternal context) {}
+  private static final Logger LOG = LoggerFactory.getLogger(ServerLoops.class);
+
+  private record Running<V>(V verticle, ContextInternal context, CloseFuture closeFuture) {}
 
   private final List<Running<V>> running;
 
@@ -46,15 +57,18 @@ final class ServerLoops<V extends VerticleBase> {
     List<Running<V>> running = new ArrayList<>();
     List<Future<?>> started = new ArrayList<>();
     for (EventLoop loop : loops) {
-      ContextInternal ctx = vi.contextBuilder().withEventLoop(loop).build();
+      CloseFuture closeFuture = new CloseFuture();
+      vi.closeFuture().add(closeFuture);
+      ContextInternal ctx = vi.contextBuilder().withEventLoop(loop).withCloseFuture(closeFuture).build();
       V v = make.get();
-      running.add(new Running<>(v, ctx));
+      running.add(new Running<>(v, ctx, closeFuture));
       started.add(onContext(ctx, () -> v.deploy(ctx).mapEmpty()));
     }
     ServerLoops<V> all = new ServerLoops<>(running);
     try {
-      Future.all(started).await();
-    } catch (RuntimeException e) {
+      // join, not all: every instance has finished starting (or failed to) before any is stopped
+      Future.join(started).await();
+    } catch (Throwable e) { // await rethrows a checked cause too (a BindException for a port in use)
       all.stop();
       throw e;
     }
@@ -74,12 +88,19 @@ final class ServerLoops<V extends VerticleBase> {
     return out;
   }
 
-  /** Stops every verticle on its own loop and waits; failures to stop are ignored. */
+  /**
+   * Stops every verticle on its own loop, then closes what was opened on its context, and waits.
+   * A failure to stop is logged, and the rest still stop.
+   */
   void stop() {
     List<Future<?>> stopped = new ArrayList<>();
     for (Running<V> r : running) {
       stopped.add(onContext(r.context(), () -> r.verticle().undeploy(r.context()).mapEmpty())
-          .recover(e -> Future.succeededFuture()));
+          .recover(e -> {
+            LOG.warn("stopping a server on {} failed: {}", r.context().nettyEventLoop(), e.toString());
+            return Future.succeededFuture();
+          })
+          .compose(x -> r.closeFuture().close()));
     }
     Future.join(stopped).await();
   }
