@@ -21,15 +21,7 @@ import org.junit.jupiter.api.Test;
  * below is a fresh draw of that race.
  */
 class EventLoopSpreadTest {
-  private static final String YAML = """
-      server: { port: 0, event_loops: 2 }
-      providers:
-        sim: { type: sim, seed: 7 }
-      models:
-        demo:
-          deployments:
-            - { id: sim-a, provider: sim, model: sim-fast }
-      """;
+  private static final String YAML = TestGateway.SIMPLE.replace("event_loops: 1", "event_loops: 2");
 
   @Test
   void everyConfiguredEventLoopGetsAServerAndServesConnections() throws Exception {
