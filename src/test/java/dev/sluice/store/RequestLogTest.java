@@ -154,9 +154,14 @@ class RequestLogTest {
     return rows.stream().map(r -> r.getString("request_id")).toList();
   }
 
-  private long rowCount(Database db) throws SQLException {
+  private static long rowCount(Database db) throws SQLException {
+    return number(db, "SELECT count(*) FROM request_log");
+  }
+
+  /** The one number a query answers. */
+  private static long number(Database db, String sql) throws SQLException {
     try (Connection c = db.dataSource().getConnection(); Statement st = c.createStatement();
-        ResultSet rs = st.executeQuery("SELECT count(*) FROM request_log")) {
+        ResultSet rs = st.executeQuery(sql)) {
       rs.next();
       return rs.getLong(1);
     }
@@ -499,11 +504,7 @@ class RequestLogTest {
   }
 
   private static long maxId(Database db) throws SQLException {
-    try (Connection c = db.dataSource().getConnection(); Statement st = c.createStatement();
-        ResultSet rs = st.executeQuery("SELECT max(id) FROM request_log")) {
-      rs.next();
-      return rs.getLong(1);
-    }
+    return number(db, "SELECT max(id) FROM request_log");
   }
 
   private static List<String> logIndexes(Database db) throws SQLException {
