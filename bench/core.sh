@@ -138,7 +138,7 @@ for rep in $(seq 1 "$REPS"); do
     fi
     # shellcheck disable=SC2086
     cpu1="$(cpu_ticks $pids)"   # -1 without pids
-    add_cpu_per_request "$OUT/$name.json" "$t" "$(( cpu0 < 0 || cpu1 < 0 ? -1 : cpu1 - cpu0 ))"
+    add_cpu_per_request "$OUT/$name.json" "$t" "$cpu0" "$cpu1"
   done
 done
 

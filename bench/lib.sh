@@ -231,19 +231,21 @@ if n:
 PY
 }
 
-add_cpu_per_request() {   # add_cpu_per_request JSON NAME TICKS: records proxy_cpu_us_per_request in a run's JSON
+add_cpu_per_request() {   # add_cpu_per_request JSON NAME BEFORE AFTER: records proxy_cpu_us_per_request in a run's JSON
+  # BEFORE and AFTER are cpu_ticks around the run (-1 when unknown)
   # CPU per request is what saturation on one core is the inverse of: a second estimate, not
   # moved by time the process spent waiting off its core (it still moves with what neighbours
   # on the host do to caches and clock speed)
   python3 -c '
 import json, os, sys
-p, name, ticks = sys.argv[1], sys.argv[2], int(sys.argv[3])
+p, name, before, after = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+ticks = -1 if before < 0 or after < 0 else after - before
 d = json.load(open(p))
 if ticks >= 0 and d.get("requests"):
     d["proxy_cpu_us_per_request"] = round(ticks * 1e6 / os.sysconf("SC_CLK_TCK") / d["requests"], 2)
     json.dump(d, open(p, "w"))
 print("    %s: %.0f req/s, %s us CPU per request (JIT: %s)" % (name, d["throughput_rps"], d.get("proxy_cpu_us_per_request", "?"), d.get("jit_cpu_us_per_request", "?")))' \
-    "$1" "$2" "$3" >&2 || true
+    "$1" "$2" "$3" "$4" >&2 || true
 }
 
 saturate() {   # saturate PREFIX NAME PORT [NAME PORT]...: gateways at saturation, side by side
@@ -277,7 +279,7 @@ saturate() {   # saturate PREFIX NAME PORT [NAME PORT]...: gateways at saturatio
       # shellcheck disable=SC2086
       thread_ticks "$RUN_TMP/threads1.json" $pids
       add_thread_cpu "$OUT/$prefix-$name-rep$rep.json" "$RUN_TMP/threads0.json" "$RUN_TMP/threads1.json"
-      add_cpu_per_request "$OUT/$prefix-$name-rep$rep.json" "$name" "$(( cpu0 < 0 || cpu1 < 0 ? -1 : cpu1 - cpu0 ))"
+      add_cpu_per_request "$OUT/$prefix-$name-rep$rep.json" "$name" "$cpu0" "$cpu1"
     done
   done
 }
