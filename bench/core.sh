@@ -10,12 +10,13 @@
 #
 # Environment (defaults in brackets):
 #   DURATION [20]     measured seconds per run       WARMUP [5]   unmeasured lead-in per run, seconds
-#   PREWARM [2*WARMUP] seconds of the warm-up pass over every target and mode before measuring
+#   PREWARM [30]      seconds of the warm-up pass over every target and mode before measuring
 #   REPS [3]          repetitions of each A-B-C      RATES ["200 1000"]  requests/s of the fixed-rate runs
 #   MODES ["nonstream stream"]                        TARGETS ["direct nginx sluice"]
 #   SAT_DURATION [10] seconds per saturation run     SAT_CONNECTIONS [64]  wrk connections
-#   SAT_WARMUP [30]   unrecorded seconds of wrk per target before the saturation runs
+#   SAT_WARMUP [30]   unrecorded seconds of wrk per target before the first measured run
 #   RATES=" " MODES=" "  saturation only (~5 min with REPS=6)
+#   SATURATION [1]    0: fixed-rate runs only, no saturation runs
 #   SAT_TOOL [auto]   wrk, or java (the generator at SAT_RATE [20000]/s) when wrk is missing
 #   CORE_LOAD [0] CORE_PROXY [1]  cores (see README)  SIM_PORT/NGINX_PORT/SLUICE_PORT [9100/9101/9102]
 #   GEN_NICE [0]      the generator's nice; 0 here, unlike the other suites (see below)
@@ -29,7 +30,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DURATION="$(secs "${DURATION:-20}")"
 WARMUP="$(secs "${WARMUP:-5}")"
-PREWARM="$(secs "${PREWARM:-$((WARMUP * 2))}")"
+PREWARM="$(secs "${PREWARM:-30}")"
 REPS="${REPS:-3}"
 RATES="${RATES:-200 1000}"
 MODES="${MODES:-nonstream stream}"
@@ -39,6 +40,7 @@ SAT_WARMUP="$(secs "${SAT_WARMUP:-30}")"
 SAT_CONNECTIONS="${SAT_CONNECTIONS:-64}"
 SAT_TOOL="${SAT_TOOL:-auto}"
 SAT_RATE="${SAT_RATE:-20000}"
+SATURATION="${SATURATION:-1}"
 MODEL="${MODEL:-fast}"
 SAT_MODEL="${SAT_MODEL:-instant}"
 
@@ -52,7 +54,7 @@ fi
 bench_init "${OUT:-$BENCH_DIR/results/core-$(date +%Y%m%d-%H%M%S)}"
 write_meta core "duration_s=$DURATION" "warmup_s=$WARMUP" "prewarm_s=$PREWARM" "reps=$REPS" "rates=$RATES" "modes=$MODES" \
   "targets=$TARGETS" "model=$MODEL" "sat_tool=$SAT_TOOL" "sat_duration_s=$SAT_DURATION" \
-  "sat_connections=$SAT_CONNECTIONS" "sat_warmup_s=$SAT_WARMUP" "sat_model=$SAT_MODEL"
+  "sat_connections=$SAT_CONNECTIONS" "sat_warmup_s=$SAT_WARMUP" "sat_model=$SAT_MODEL" "saturation=$SATURATION"
 log "results in $OUT"
 
 start_sim "$BENCH_DIR/profiles/fast.yaml"
@@ -65,7 +67,27 @@ done
 
 mode_args() { [ "$1" = stream ] && echo "--stream --sim-timestamps" || true; }
 
-# One pass over everything first, so that no target meets its first measured run with cold code.
+body="$RUN_TMP/sat-body.json"
+printf '{"model":"%s","messages":[{"role":"user","content":"Say something about time."}]}' "$SAT_MODEL" >"$body"
+sat_warmup() {   # one long unrecorded wrk run per target: the JIT compiles the non-stream path
+  for t in $TARGETS; do
+    log "warm-up: $t at saturation for ${SAT_WARMUP}s (wrk)"
+    WRK_BODY_FILE="$body" WRK_JSON_OUT="$RUN_TMP/discard.json" WRK_LABEL="$t" \
+      pin "$CORE_LOAD" wrk -t1 -c"$SAT_CONNECTIONS" -d"${SAT_WARMUP}s" -s "$BENCH_DIR/wrk-post.lua" \
+      "$(target_url "$t")/v1/chat/completions" >/dev/null 2>&1 || true
+  done
+}
+
+# Warm-up before anything is measured, so that no target meets a measured run with code the JIT
+# has not compiled yet. At 200 requests/s the JIT needs minutes: in a probe, Sluice's median over
+# nginx's fell from +0.62 to +0.06 ms over six 10 s runs, and C2 was still compiling 5-20 methods
+# a second. So first a saturation run per target (the non-stream path at full speed), then a pass
+# over every target and mode at the highest fixed rate (the stream path too).
+SAT_WARMED=0
+if [ "$SAT_TOOL" = wrk ] && [ -n "${RATES// /}" ] && [ -n "${MODES// /}" ]; then
+  sat_warmup
+  SAT_WARMED=1
+fi
 max_rate=0
 for r in $RATES; do max_rate=$(awk -v a="$r" -v b="$max_rate" 'BEGIN { print (a > b) ? a : b }'); done
 mkdir -p "$OUT/warmup"
@@ -98,19 +120,13 @@ for rate in $RATES; do
 done
 
 # Saturation: as many non-stream requests as each target serves, on its one core.
-body="$RUN_TMP/sat-body.json"
-printf '{"model":"%s","messages":[{"role":"user","content":"Say something about time."}]}' "$SAT_MODEL" >"$body"
-if [ "$SAT_TOOL" = wrk ]; then
-  # one longer unrecorded run per target first: run alone (RATES=" " MODES=" "), the suite would
-  # otherwise meet Sluice's first measured run with code the JIT has not compiled yet (its CPU per
-  # request was ten times the warm figure)
-  for t in $TARGETS; do
-    WRK_BODY_FILE="$body" WRK_JSON_OUT="$RUN_TMP/discard.json" WRK_LABEL="$t" \
-      pin "$CORE_LOAD" wrk -t1 -c"$SAT_CONNECTIONS" -d"${SAT_WARMUP}s" -s "$BENCH_DIR/wrk-post.lua" \
-      "$(target_url "$t")/v1/chat/completions" >/dev/null 2>&1 || true
-  done
+[ "$SATURATION" = 1 ] || REPS_SAT=0
+if [ "$SAT_TOOL" = wrk ] && [ "${REPS_SAT:-$REPS}" -gt 0 ] && [ "$SAT_WARMED" = 0 ]; then
+  # run alone (RATES=" " MODES=" "), the suite would otherwise meet Sluice's first measured run
+  # with code the JIT has not compiled yet (its CPU per request was ten times the warm figure)
+  sat_warmup
 fi
-for rep in $(seq 1 "$REPS"); do
+for rep in $(seq 1 "${REPS_SAT:-$REPS}"); do
   for t in $TARGETS; do
     name="sat-$t-rep$rep"
     url="$(target_url "$t")/v1/chat/completions"
