@@ -80,8 +80,8 @@ sat_warmup() {   # one long unrecorded wrk run per target: the JIT compiles the 
 
 # Warm-up before anything is measured, so that no target meets a measured run with code the JIT
 # has not compiled yet. At 200 requests/s the JIT needs minutes: in a probe, Sluice's median over
-# nginx's fell from +0.62 to +0.06 ms over six 10 s runs, and C2 was still compiling 5-20 methods
-# a second. So first a saturation run per target (the non-stream path at full speed), then a pass
+# nginx's fell from +0.62 to +0.06 ms over six 10 s runs, and a minute after start the JIT still
+# compiled 1-44 methods a second. So first a saturation run per target (the non-stream path at full speed), then a pass
 # over every target and mode at the highest fixed rate (the stream path too).
 SAT_WARMED=0
 if [ "$SAT_TOOL" = wrk ] && [ -n "${RATES// /}" ] && [ -n "${MODES// /}" ]; then
