@@ -88,16 +88,25 @@ if [ "$SAT_TOOL" = wrk ] && [ -n "${RATES// /}" ] && [ -n "${MODES// /}" ]; then
   sat_warmup
   SAT_WARMED=1
 fi
+# The pass starts at the lowest rate: a cold path met at the top rate fell behind, and while it did,
+# Sluice's upstream pool grew to thousands of connections that then slowed every later request (see
+# docs/operations.md, "The upstream pool after a burst").
 max_rate=0
-for r in $RATES; do max_rate=$(awk -v a="$r" -v b="$max_rate" 'BEGIN { print (a > b) ? a : b }'); done
+min_rate=
+for r in $RATES; do
+  max_rate=$(awk -v a="$r" -v b="$max_rate" 'BEGIN { print (a > b) ? a : b }')
+  min_rate=$(awk -v a="$r" -v b="${min_rate:-$r}" 'BEGIN { print (a < b) ? a : b }')
+done
 mkdir -p "$OUT/warmup"
 for mode in $MODES; do
   for t in $TARGETS; do
-    log "warm-up: $t $mode at $max_rate/s for ${PREWARM}s"
-    # shellcheck disable=SC2046
-    gen --target "$(target_url "$t")" --model "$MODEL" --rate "$max_rate" --duration "${PREWARM}s" $(mode_args "$mode") \
-      --label "$t" --json "$OUT/warmup/$mode-$t.json" >"$OUT/logs/warmup-$mode-$t.txt" 2>&1 \
-      || log "warning: warm-up of $t ($mode) failed; see $OUT/logs/warmup-$mode-$t.txt"
+    for rate in $(echo "$min_rate $max_rate" | tr ' ' '\n' | uniq); do
+      log "warm-up: $t $mode at $rate/s for ${PREWARM}s"
+      # shellcheck disable=SC2046
+      gen --target "$(target_url "$t")" --model "$MODEL" --rate "$rate" --duration "${PREWARM}s" $(mode_args "$mode") \
+        --label "$t" --json "$OUT/warmup/$mode-$t-r$rate.json" >"$OUT/logs/warmup-$mode-$t-r$rate.txt" 2>&1 \
+        || log "warning: warm-up of $t ($mode, $rate/s) failed; see $OUT/logs/warmup-$mode-$t-r$rate.txt"
+    done
   done
 done
 
