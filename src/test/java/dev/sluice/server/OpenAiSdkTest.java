@@ -82,6 +82,15 @@ class OpenAiSdkTest {
     return gw.gateway().recent().latest(1).get(0);
   }
 
+  /**
+   * Waits for the newest record to have {@code outcome}. The gateway records a request right after
+   * it ends the response, so a client that has read the end may look before the record is there.
+   */
+  static void awaitLatest(Outcome outcome) {
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10))
+        .untilAsserted(() -> assertThat(latest().outcome()).isEqualTo(outcome));
+  }
+
   @Test
   void nonStreamingChat() {
     ChatCompletion c = client.chat().completions().create(chat().build());
@@ -107,7 +116,7 @@ class OpenAiSdkTest {
     assertThat(chunks).isGreaterThanOrEqualTo(10);
     assertThat(text.toString().split(" ")).hasSizeGreaterThanOrEqualTo(10);
     assertThat(text.toString()).startsWith(" the gateway keeps time");
-    assertThat(latest().outcome()).isEqualTo(Outcome.SUCCESS);
+    awaitLatest(Outcome.SUCCESS);
   }
 
   @Test
@@ -214,8 +223,7 @@ class OpenAiSdkTest {
           assertThat(e.type()).hasValue("idle_timeout");
           assertThat(e.code()).hasValue("stream_truncated");
         });
-    RequestRecord rec = latest();
-    assertThat(rec.outcome()).isEqualTo(Outcome.TRUNCATED);
+    awaitLatest(Outcome.TRUNCATED);
   }
 
   @Test
