@@ -21,14 +21,16 @@ public final class UpstreamClients {
   private final Map<String, HttpClientAgent> clients = new HashMap<>();
 
   public UpstreamClients(Vertx vertx, Iterable<ProviderConfig> providers) {
-    this(vertx, providers, Map.of());
+    this(vertx, providers, Map.of(), new UpstreamConnections());
   }
 
   /**
    * @param longestConnect per provider, the longest connect guard any of its deployments has: the TCP
    *                       connect timeout must not cut a deployment's own, longer guard short
+   * @param connections    counts the connections every provider's pool opens and closes
    */
-  public UpstreamClients(Vertx vertx, Iterable<ProviderConfig> providers, Map<String, Long> longestConnect) {
+  public UpstreamClients(Vertx vertx, Iterable<ProviderConfig> providers, Map<String, Long> longestConnect,
+      UpstreamConnections connections) {
     for (ProviderConfig p : providers) {
       if (!p.enabled() || p.baseUrl() == null) {
         continue;
@@ -50,7 +52,13 @@ public final class UpstreamClients {
         options.setProtocolVersion(HttpVersion.HTTP_2).setUseAlpn(ssl).setHttp2ClearTextUpgrade(false);
         pool.setHttp2MaxSize(Math.max(1, Math.min(p.maxConnections(), 64)));
       }
-      clients.put(p.name(), vertx.httpClientBuilder().with(options).with(pool).build());
+      String name = p.name();
+      clients.put(name, vertx.httpClientBuilder().with(options).with(pool)
+          .withConnectHandler(conn -> {
+            connections.opened(name);
+            conn.closeHandler(v -> connections.closed(name));
+          })
+          .build());
     }
   }
 

@@ -11,6 +11,7 @@ import dev.sluice.deadline.DeadlinePolicy;
 import dev.sluice.deadline.Scheduler;
 import dev.sluice.deadline.VertxScheduler;
 import dev.sluice.envelope.EnvelopeReader;
+import dev.sluice.provider.UpstreamConnections;
 import dev.sluice.provider.openai.OpenAiCompatible;
 import dev.sluice.provider.sim.SimProfile;
 import dev.sluice.provider.sim.Simulator;
@@ -171,7 +172,8 @@ public final class Gateway {
           new DeadlinePolicy(effective.deadline(), System::nanoTime),
           new EnvelopeReader(effective.server().maxBodyBytes(), effective.server().maxMessages()),
           Map.copyOf(adapters), metricsOn ? metrics : Telemetry.NONE, admission, obs, keys, version());
-      registerGauges(metrics, services);
+      UpstreamConnections connections = new UpstreamConnections();
+      registerGauges(metrics, services, connections);
       java.util.function.UnaryOperator<String> labels = modelLabels(registry);
       metrics.modelLabels(labels);
       java.util.Set<String> configured = new java.util.HashSet<>();
@@ -182,7 +184,7 @@ public final class Gateway {
 
       int bindPort = effective.server().port() == 0 && loops > 1 ? -1 : effective.server().port();
       ServerLoops<GatewayVerticle> servers = ServerLoops.start(vertx, loops,
-          () -> new GatewayVerticle(services, live, effective.server().host(), bindPort));
+          () -> new GatewayVerticle(services, live, effective.server().host(), bindPort, connections));
       int actual = servers.verticles().get(0).actualPort();
       live.start();
       long memoryTimer = vertx.setPeriodic(250, t -> memory.check());
@@ -228,7 +230,7 @@ public final class Gateway {
     };
   }
 
-  private static void registerGauges(Metrics m, Services s) {
+  private static void registerGauges(Metrics m, Services s, UpstreamConnections connections) {
     Ledger l = s.ledger();
     m.gauge("sluice_requests_in_flight", "Requests being served now", l::requestsInFlight);
     m.gauge("sluice_attempts_in_flight", "Upstream attempts running now", l::attemptsInFlight);
@@ -242,6 +244,12 @@ public final class Gateway {
     m.gauge("sluice_admission_in_flight", "Requests admitted and not yet ended", () -> s.admission().inFlight());
     m.gauge("sluice_memory_pressure", "1 while the memory guard refuses new work",
         () -> s.admission().memory().refusing() ? 1 : 0);
+    for (var p : s.config().providers().values()) {
+      if (p.enabled() && p.baseUrl() != null) {
+        m.gauge("sluice_upstream_connections", "Upstream connections open now (kept alive between requests), per provider",
+            () -> connections.open(p.name()), "provider", p.name());
+      }
+    }
     for (var d : s.registry().deployments()) {
       m.gauge("sluice_concurrency_limit", "The deployment's current adaptive concurrency limit",
           () -> d.limiter().limit(), "deployment", d.id(), "provider", d.provider().name());

@@ -1,6 +1,7 @@
 package dev.sluice.server;
 
 import dev.sluice.provider.UpstreamClients;
+import dev.sluice.provider.UpstreamConnections;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
@@ -16,11 +17,13 @@ final class GatewayVerticle extends VerticleBase {
   private final Live live;
   private final String host;
   private final int port;
+  private final UpstreamConnections connections;
   private HttpServer server;
   private UpstreamClients clients;
 
-  GatewayVerticle(Services services, Live live, String host, int port) {
+  GatewayVerticle(Services services, Live live, String host, int port, UpstreamConnections connections) {
     this.services = services;
+    this.connections = connections;
     this.live = live;
     this.host = host;
     this.port = port;
@@ -31,7 +34,7 @@ final class GatewayVerticle extends VerticleBase {
     java.util.Map<String, Long> longest = new java.util.HashMap<>();
     services.config().models().values().forEach(m -> m.deployments().forEach(d ->
         longest.merge(d.provider(), d.timeouts().connect().toMillis(), Math::max)));
-    clients = new UpstreamClients(vertx, services.config().providers().values(), longest);
+    clients = new UpstreamClients(vertx, services.config().providers().values(), longest, connections);
     HttpServerOptions options = new HttpServerOptions()
         .setTcpNoDelay(true)
         .setTcpFastOpen(true)
