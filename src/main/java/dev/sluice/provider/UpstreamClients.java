@@ -20,10 +20,6 @@ import java.util.Map;
 public final class UpstreamClients {
   private final Map<String, HttpClientAgent> clients = new HashMap<>();
 
-  public UpstreamClients(Vertx vertx, Iterable<ProviderConfig> providers) {
-    this(vertx, providers, Map.of(), new UpstreamConnections());
-  }
-
   /**
    * @param longestConnect per provider, the longest connect guard any of its deployments has: the TCP
    *                       connect timeout must not cut a deployment's own, longer guard short
@@ -32,7 +28,7 @@ public final class UpstreamClients {
   public UpstreamClients(Vertx vertx, Iterable<ProviderConfig> providers, Map<String, Long> longestConnect,
       UpstreamConnections connections) {
     for (ProviderConfig p : providers) {
-      if (!p.enabled() || p.baseUrl() == null) {
+      if (!reached(p)) {
         continue;
       }
       boolean ssl = "https".equals(p.baseUrl().getScheme());
@@ -60,6 +56,11 @@ public final class UpstreamClients {
           })
           .build());
     }
+  }
+
+  /** Whether the gateway has a client for {@code p}: it is enabled and has an address. */
+  public static boolean reached(ProviderConfig p) {
+    return p.enabled() && p.baseUrl() != null;
   }
 
   public HttpClient client(String provider) {

@@ -11,6 +11,7 @@ import dev.sluice.deadline.DeadlinePolicy;
 import dev.sluice.deadline.Scheduler;
 import dev.sluice.deadline.VertxScheduler;
 import dev.sluice.envelope.EnvelopeReader;
+import dev.sluice.provider.UpstreamClients;
 import dev.sluice.provider.UpstreamConnections;
 import dev.sluice.provider.openai.OpenAiCompatible;
 import dev.sluice.provider.sim.SimProfile;
@@ -245,7 +246,7 @@ public final class Gateway {
     m.gauge("sluice_memory_pressure", "1 while the memory guard refuses new work",
         () -> s.admission().memory().refusing() ? 1 : 0);
     for (var p : s.config().providers().values()) {
-      if (p.enabled() && p.baseUrl() != null) {
+      if (UpstreamClients.reached(p)) {
         m.gauge("sluice_upstream_connections", "Upstream connections open now (kept alive between requests), per provider",
             () -> connections.open(p.name()), "provider", p.name());
       }
