@@ -91,17 +91,25 @@ class UpstreamConnectionsTest {
     return out;
   }
 
+  /**
+   * Sends {@code n} requests at once, checks the gauge counts one connection for each while the
+   * upstream holds them, then lets them all be answered and checks every client got its 200.
+   */
+  private void holdCountAndAnswer(TestGateway g, int n) {
+    var answers = send(g, n);
+    await().atMost(Duration.ofSeconds(10)).until(() -> held.size() == n);
+    assertThat(gauge(g)).isEqualTo(n);
+    answerAll();
+    for (var a : answers) {
+      assertThat(a.join().statusCode()).isEqualTo(200);
+    }
+  }
+
   @Test
   void countsOneConnectionPerConcurrentRequestAndKeepsThemWhileTheyAreKeptAlive() {
     try (TestGateway g = start()) {
       assertThat(gauge(g)).isZero();
-      var answers = send(g, 3);
-      await().atMost(Duration.ofSeconds(10)).until(() -> held.size() == 3);
-      assertThat(gauge(g)).isEqualTo(3);
-      answerAll();
-      for (var a : answers) {
-        assertThat(a.join().statusCode()).isEqualTo(200);
-      }
+      holdCountAndAnswer(g, 3);
       // idle in the pool, not closed: still counted
       assertThat(gauge(g)).isEqualTo(3);
       g.awaitAtRest();
@@ -112,13 +120,7 @@ class UpstreamConnectionsTest {
   void aConnectionTheUpstreamClosesIsNoLongerCounted() {
     closeAfterAnswer = true;
     try (TestGateway g = start()) {
-      var answers = send(g, 2);
-      await().atMost(Duration.ofSeconds(10)).until(() -> held.size() == 2);
-      assertThat(gauge(g)).isEqualTo(2);
-      answerAll();
-      for (var a : answers) {
-        assertThat(a.join().statusCode()).isEqualTo(200);
-      }
+      holdCountAndAnswer(g, 2);
       await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(gauge(g)).isZero());
       g.awaitAtRest();
     }
