@@ -129,13 +129,14 @@ for rate in $RATES; do
 done
 
 # Saturation: as many non-stream requests as each target serves, on its one core.
-[ "$SATURATION" = 1 ] || REPS_SAT=0
-if [ "$SAT_TOOL" = wrk ] && [ "${REPS_SAT:-$REPS}" -gt 0 ] && [ "$SAT_WARMED" = 0 ]; then
+SAT_REPS="$REPS"
+[ "$SATURATION" = 1 ] || SAT_REPS=0
+if [ "$SAT_TOOL" = wrk ] && [ "$SAT_REPS" -gt 0 ] && [ "$SAT_WARMED" = 0 ]; then
   # run alone (RATES=" " MODES=" "), the suite would otherwise meet Sluice's first measured run
   # with code the JIT has not compiled yet (its CPU per request was ten times the warm figure)
   sat_warmup
 fi
-for rep in $(seq 1 "${REPS_SAT:-$REPS}"); do
+for rep in $(seq 1 "$SAT_REPS"); do
   for t in $TARGETS; do
     name="sat-$t-rep$rep"
     url="$(target_url "$t")/v1/chat/completions"
