@@ -4,10 +4,10 @@ import dev.sluice.config.ProviderConfig;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
-import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -18,7 +18,11 @@ import java.util.Map;
  * that an upstream exchange runs on the same thread as the client request it serves.
  */
 public final class UpstreamClients {
-  private final Map<String, HttpClientAgent> clients = new HashMap<>();
+  /** How long an upstream connection may stay idle before the gateway closes it. */
+  static final Duration KEEP_ALIVE = Duration.ofSeconds(60);
+  private static final Duration SWEEP_EVERY = Duration.ofSeconds(1);
+
+  private final Map<String, HttpClient> clients = new HashMap<>();
 
   /**
    * @param longestConnect per provider, the longest connect guard any of its deployments has: the TCP
@@ -35,20 +39,35 @@ public final class UpstreamClients {
       HttpClientOptions options = new HttpClientOptions()
           .setSsl(ssl)
           .setKeepAlive(true)
-          .setKeepAliveTimeout(60)
+          .setKeepAliveTimeout((int) KEEP_ALIVE.toSeconds())
           .setTcpNoDelay(true)
           .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, Math.max(p.timeouts().connect().toMillis(),
               longestConnect.getOrDefault(p.name(), 0L))))
           .setName("sluice-" + p.name());
+      String name = p.name();
+      if (!p.http2()) {
+        // HTTP/1.1: one connection per exchange, picked in constant time (see UpstreamPool)
+        clients.put(name, new UpstreamPool(vertx, vertx.createHttpClient(options), p.maxConnections(),
+            KEEP_ALIVE, SWEEP_EVERY, System::nanoTime, new UpstreamPool.Listener() {
+              @Override
+              public void opened() {
+                connections.opened(name);
+              }
+
+              @Override
+              public void closed() {
+                connections.closed(name);
+              }
+            }));
+        continue;
+      }
+      // multiplexed: a handful of connections carry thousands of concurrent streams, so Vert.x's
+      // pool, which looks at each of its connections per request, costs little here
+      options.setProtocolVersion(HttpVersion.HTTP_2).setUseAlpn(ssl).setHttp2ClearTextUpgrade(false);
       PoolOptions pool = new PoolOptions()
           .setHttp1MaxSize(p.maxConnections())
+          .setHttp2MaxSize(Math.max(1, Math.min(p.maxConnections(), 64)))
           .setMaxWaitQueueSize(-1);
-      if (p.http2()) {
-        // multiplexed: a handful of connections carry thousands of concurrent streams
-        options.setProtocolVersion(HttpVersion.HTTP_2).setUseAlpn(ssl).setHttp2ClearTextUpgrade(false);
-        pool.setHttp2MaxSize(Math.max(1, Math.min(p.maxConnections(), 64)));
-      }
-      String name = p.name();
       clients.put(name, vertx.httpClientBuilder().with(options).with(pool)
           .withConnectHandler(conn -> {
             connections.opened(name);

@@ -6,9 +6,7 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * Upstream connections open now, per provider, over every event loop's pool. A pool keeps its
  * connections after their requests end (keep-alive), so this is not zero at rest: it shows how
- * large the pools have grown, which matters because the HTTP client's pool looks at every one of
- * its connections to pick one for each request (docs/operations.md, "The upstream pool after a
- * burst").
+ * large the pools have grown since the last minute's idle connections were closed.
  */
 public final class UpstreamConnections {
   private final ConcurrentHashMap<String, LongAdder> open = new ConcurrentHashMap<>();

@@ -1,0 +1,334 @@
+package dev.sluice.provider;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.RequestOptions;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The gateway's HTTP/1.1 upstream pool against a real HTTP server: reuse, the order connections
+ * are taken in, the size limit and its queue, idle expiry on a fake clock, and a connection that
+ * must not come back (closed by the server, reset mid-exchange, never sent on).
+ */
+class UpstreamPoolTest {
+  private static final Duration KEEP_ALIVE = Duration.ofSeconds(60);
+
+  private final Vertx vertx = Vertx.vertx();
+  private final Context loop = vertx.getOrCreateContext();
+  private final AtomicLong now = new AtomicLong();
+  private final AtomicInteger opened = new AtomicInteger();
+  private final AtomicInteger closed = new AtomicInteger();
+  /** Server side: the client port of each request, in arrival order. */
+  private final List<Integer> requestPorts = new CopyOnWriteArrayList<>();
+  private final AtomicInteger serverConnections = new AtomicInteger();
+  private final AtomicInteger serverCloses = new AtomicInteger();
+  private final ConcurrentLinkedQueue<HttpServerRequest> held = new ConcurrentLinkedQueue<>();
+  private HttpServer server;
+  private UpstreamPool pool;
+
+  @AfterEach
+  void stop() {
+    vertx.close().await();
+  }
+
+  private void start(int maxSize) {
+    server = vertx.createHttpServer()
+        .connectionHandler(c -> {
+          serverConnections.incrementAndGet();
+          c.closeHandler(v -> serverCloses.incrementAndGet());
+        })
+        .requestHandler(this::serve)
+        .listen(0, "127.0.0.1").await();
+    pool = onLoop(() -> new UpstreamPool(vertx, vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true)),
+        maxSize, KEEP_ALIVE, Duration.ofHours(1), now::get, new UpstreamPool.Listener() {
+          @Override
+          public void opened() {
+            opened.incrementAndGet();
+          }
+
+          @Override
+          public void closed() {
+            closed.incrementAndGet();
+          }
+        }));
+  }
+
+  private void serve(HttpServerRequest r) {
+    requestPorts.add(r.remoteAddress().port());
+    switch (r.path()) {
+      case "/hold" -> held.add(r);
+      case "/close" -> r.response().putHeader("connection", "close").end("bye");
+      case "/short" -> r.response().putHeader("keep-alive", "timeout=5").end("ok");
+      case "/partial" -> r.response().setChunked(true).write("part");
+      default -> r.response().end("ok");
+    }
+  }
+
+  private <T> T onLoop(Supplier<T> action) {
+    Promise<T> p = Promise.promise();
+    loop.runOnContext(v -> {
+      try {
+        p.complete(action.get());
+      } catch (RuntimeException e) {
+        p.fail(e);
+      }
+    });
+    return p.future().await();
+  }
+
+  private RequestOptions options(String path) {
+    return new RequestOptions().setMethod(HttpMethod.GET).setHost("127.0.0.1").setPort(server.actualPort())
+        .setURI(path).setConnectTimeout(5_000);
+  }
+
+  /** Sends a request through the pool and returns its whole body. */
+  private String exchange(String path) {
+    Promise<String> body = Promise.promise();
+    loop.runOnContext(v -> pool.request(options(path))
+        .compose(HttpClientRequest::send)
+        .compose(HttpClientResponse::body)
+        .map(Buffer::toString)
+        .onComplete(body));
+    return body.future().await();
+  }
+
+  /** Sends a request the server holds; its answer arrives once {@link #answerHeld} runs. */
+  private Future<String> hold() {
+    Promise<String> body = Promise.promise();
+    loop.runOnContext(v -> pool.request(options("/hold"))
+        .compose(HttpClientRequest::send)
+        .compose(HttpClientResponse::body)
+        .map(Buffer::toString)
+        .onComplete(body));
+    return body.future();
+  }
+
+  private void answerHeld(int count) {
+    await().until(() -> held.size() >= count);
+    for (int i = 0; i < count; i++) {
+      HttpServerRequest r = held.poll();
+      r.response().end("held");
+    }
+  }
+
+  private int size(Supplier<Integer> figure) {
+    return onLoop(figure);
+  }
+
+  @Test
+  void sequentialExchangesShareOneConnection() {
+    start(8);
+    for (int i = 0; i < 5; i++) {
+      assertThat(exchange("/")).isEqualTo("ok");
+    }
+    assertThat(serverConnections.get()).isEqualTo(1);
+    assertThat(requestPorts).hasSize(5).containsOnly(requestPorts.get(0));
+    assertThat(size(pool::open)).isEqualTo(1);
+    assertThat(size(pool::idle)).isEqualTo(1);
+    assertThat(opened.get()).isEqualTo(1);
+  }
+
+  @Test
+  void theConnectionReleasedLastIsTakenFirst() {
+    start(8);
+    Future<String> a = hold();
+    Future<String> b = hold();
+    Future<String> c = hold();
+    await().until(() -> held.size() == 3);
+    assertThat(serverConnections.get()).isEqualTo(3);
+    HttpServerRequest last = null;
+    for (int i = 0; i < 3; i++) {
+      last = held.poll();
+      last.response().end("held");
+    }
+    int lastPort = last.remoteAddress().port();
+    Future.all(a, b, c).await();
+    await().until(() -> size(pool::idle) == 3);
+
+    assertThat(exchange("/")).isEqualTo("ok");
+    assertThat(requestPorts.get(requestPorts.size() - 1)).isEqualTo(lastPort);
+    assertThat(serverConnections.get()).isEqualTo(3);
+  }
+
+  @Test
+  void atTheSizeLimitRequestsWaitForAConnectionInTurn() {
+    start(2);
+    Future<String> a = hold();
+    Future<String> b = hold();
+    Future<String> c = hold();
+    await().until(() -> held.size() == 2 && size(pool::waiting) == 1);
+    assertThat(serverConnections.get()).isEqualTo(2);
+
+    answerHeld(1);
+    assertThat(a.await()).isEqualTo("held");
+    await().until(() -> held.size() == 2); // the waiting request took the connection that came free
+    answerHeld(2);
+    assertThat(Future.all(b, c).await().<String>list()).containsOnly("held");
+    assertThat(serverConnections.get()).isEqualTo(2);
+    assertThat(size(pool::waiting)).isZero();
+  }
+
+  @Test
+  void aRequestWaitsNoLongerThanItsConnectTimeout() {
+    start(1);
+    Future<String> a = hold();
+    await().until(() -> held.size() == 1);
+    Future<HttpClientRequest> late = Future.future(p -> loop.runOnContext(v ->
+        pool.request(options("/").setConnectTimeout(50)).onComplete(p)));
+
+    assertThatThrownBy(late::await).isInstanceOf(TimeoutException.class);
+    assertThat(size(pool::waiting)).isZero();
+    answerHeld(1);
+    assertThat(a.await()).isEqualTo("held");
+    assertThat(exchange("/")).isEqualTo("ok");
+  }
+
+  @Test
+  void connectionsIdleBeyondKeepAliveAreClosedOldestFirst() {
+    start(8);
+    Future<String> a = hold();
+    Future<String> b = hold();
+    await().until(() -> held.size() == 2);
+    answerHeld(1);
+    a.await();
+    await().until(() -> size(pool::idle) == 1); // released on this clock reading
+    now.addAndGet(TimeUnit.SECONDS.toNanos(10));
+    answerHeld(1);
+    b.await();
+    await().until(() -> size(pool::idle) == 2);
+
+    now.addAndGet(KEEP_ALIVE.toNanos() - TimeUnit.SECONDS.toNanos(10) - 1);
+    onLoop(() -> { pool.sweep(); return null; });
+    assertThat(size(pool::idle)).isEqualTo(2);
+
+    now.addAndGet(1);
+    onLoop(() -> { pool.sweep(); return null; });
+    await().until(() -> size(pool::open) == 1 && serverCloses.get() == 1);
+    assertThat(size(pool::idle)).isEqualTo(1);
+
+    now.addAndGet(TimeUnit.SECONDS.toNanos(10));
+    onLoop(() -> { pool.sweep(); return null; });
+    await().until(() -> size(pool::open) == 0 && serverCloses.get() == 2);
+    assertThat(closed.get()).isEqualTo(opened.get()).isEqualTo(2);
+  }
+
+  @Test
+  void aServersKeepAliveTimeoutShortensTheIdleTime() {
+    start(8);
+    assertThat(exchange("/short")).isEqualTo("ok");
+    await().until(() -> size(pool::idle) == 1); // released on this clock reading
+    now.addAndGet(TimeUnit.SECONDS.toNanos(5));
+    onLoop(() -> { pool.sweep(); return null; });
+    await().until(() -> size(pool::open) == 0);
+  }
+
+  @Test
+  void aConnectionTheServerClosesIsNotTakenAgain() {
+    start(8);
+    assertThat(exchange("/close")).isEqualTo("bye");
+    assertThat(exchange("/")).isEqualTo("ok");
+    assertThat(serverConnections.get()).isEqualTo(2);
+    await().until(() -> size(pool::open) == 1);
+    assertThat(size(pool::idle)).isEqualTo(1);
+  }
+
+  @Test
+  void idleConnectionsClosedByTheServerLeaveThePool() {
+    start(8);
+    assertThat(exchange("/")).isEqualTo("ok");
+    server.close().await(); // closes the server's end of every connection
+    await().until(() -> size(pool::open) == 0);
+    assertThat(size(pool::idle)).isZero();
+    assertThat(closed.get()).isEqualTo(1);
+  }
+
+  @Test
+  void aRequestResetBeforeItIsSentGivesItsConnectionUp() {
+    start(1);
+    onLoop(() -> pool.request(options("/"))).await().reset();
+    await().until(() -> size(pool::open) == 0);
+    assertThat(exchange("/")).isEqualTo("ok");
+  }
+
+  @Test
+  void anExchangeResetMidResponseGivesItsConnectionUp() {
+    start(1);
+    Promise<HttpClientResponse> headers = Promise.promise();
+    loop.runOnContext(v -> pool.request(options("/partial"))
+        .compose(r -> r.send().onSuccess(resp -> resp.handler(chunk -> r.reset())))
+        .onComplete(headers));
+    headers.future().await();
+    await().until(() -> size(pool::open) == 0 && serverCloses.get() == 1);
+    assertThat(exchange("/")).isEqualTo("ok");
+    assertThat(serverConnections.get()).isEqualTo(2);
+  }
+
+  @Test
+  void aFailedConnectFailsTheRequestAndFreesItsPlace() {
+    start(1);
+    int port = server.actualPort();
+    server.close().await();
+    Future<HttpClientRequest> refused = Future.future(p -> loop.runOnContext(v ->
+        pool.request(options("/").setPort(port)).onComplete(p)));
+
+    assertThatThrownBy(refused::await).isNotInstanceOf(TimeoutException.class);
+    assertThat(size(pool::open)).isZero();
+    assertThat(size(pool::waiting)).isZero();
+    assertThat(opened.get()).isZero();
+  }
+
+  @Test
+  void shutdownFailsWaitingRequestsAndClosesEveryConnection() {
+    start(1);
+    assertThat(exchange("/")).isEqualTo("ok");
+    Future<String> a = hold();
+    await().until(() -> held.size() == 1);
+    Future<HttpClientRequest> waiting = Future.future(p -> loop.runOnContext(v ->
+        pool.request(options("/")).onComplete(p)));
+    await().until(() -> size(pool::waiting) == 1);
+
+    onLoop(() -> pool.shutdown(0, TimeUnit.SECONDS));
+    assertThatThrownBy(waiting::await).hasMessageContaining("shut down");
+    assertThatThrownBy(a::await).isInstanceOf(io.vertx.core.http.HttpClosedException.class);
+    await().until(() -> size(pool::open) == 0 && serverCloses.get() == 1);
+    assertThat(closed.get()).isEqualTo(opened.get());
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "timeout=5|5",
+      "timeout=5, max=100|5",
+      "max=100,  TIMEOUT = 7|-1",
+      "max=100, Timeout=7|7",
+      "timeout=x|-1",
+      "max=100|-1",
+  })
+  void keepAliveHeaderTimeout(String header, long seconds) {
+    assertThat(UpstreamPool.keepAliveTimeout(header)).isEqualTo(seconds);
+  }
+}
