@@ -47,7 +47,8 @@ public final class UpstreamClients {
       String name = p.name();
       if (!p.http2()) {
         // HTTP/1.1: one connection per exchange, picked in constant time (see UpstreamPool)
-        clients.put(name, new UpstreamPool(vertx, vertx.createHttpClient(options), p.maxConnections(),
+        clients.put(name, new UpstreamPool(vertx, UpstreamPool.Connector.of(vertx.createHttpClient(options)),
+            p.maxConnections(),
             KEEP_ALIVE, SWEEP_EVERY, System::nanoTime, new UpstreamPool.Listener() {
               @Override
               public void opened() {

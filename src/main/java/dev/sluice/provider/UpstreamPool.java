@@ -11,6 +11,7 @@ import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpConnectOptions;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -34,6 +35,29 @@ import java.util.function.LongSupplier;
  * <p>Lives on one event loop, like the requests it serves; not thread-safe.
  */
 public final class UpstreamPool implements HttpClient {
+  /** Opens the pool's connections; Vert.x's un-pooled {@link HttpClientAgent#connect} in production. */
+  public interface Connector {
+    Future<HttpClientConnection> connect(HttpConnectOptions target);
+
+    /** Closes what the connector holds; called once, when the pool is shut down. */
+    Future<Void> shutdown(long timeout, TimeUnit unit);
+
+    /** The connections of {@code agent}, whose options set TLS, keep-alive and the TCP connect timeout. */
+    static Connector of(HttpClientAgent agent) {
+      return new Connector() {
+        @Override
+        public Future<HttpClientConnection> connect(HttpConnectOptions target) {
+          return agent.connect(target);
+        }
+
+        @Override
+        public Future<Void> shutdown(long timeout, TimeUnit unit) {
+          return agent.shutdown(timeout, unit);
+        }
+      };
+    }
+  }
+
   /** Told when a connection opens and when it closes. */
   public interface Listener {
     void opened();
@@ -68,7 +92,7 @@ public final class UpstreamPool implements HttpClient {
   }
 
   private final Vertx vertx;
-  private final HttpClientAgent connector;
+  private final Connector connector;
   private final int maxSize;
   private final long keepAliveNanos;
   private final LongSupplier clock;
@@ -88,15 +112,14 @@ public final class UpstreamPool implements HttpClient {
   private boolean shut;
 
   /**
-   * @param connector      opens the connections (un-pooled); its options set TLS, keep-alive and
-   *                       the TCP connect timeout. The pool closes it when it is shut down.
+   * @param connector      opens the connections; the pool shuts it down when it is shut down
    * @param maxSize        connections open or being opened at most
    * @param keepAlive      how long a connection may stay idle before the pool closes it
    * @param sweepEvery     how often idle connections are checked against {@code keepAlive}
    * @param clock          nanoseconds, for idle times
    */
-  public UpstreamPool(Vertx vertx, HttpClientAgent connector, int maxSize, java.time.Duration keepAlive,
-      java.time.Duration sweepEvery, LongSupplier clock, Listener listener) {
+  public UpstreamPool(Vertx vertx, Connector connector, int maxSize, Duration keepAlive,
+      Duration sweepEvery, LongSupplier clock, Listener listener) {
     if (maxSize < 1) {
       throw new IllegalArgumentException("maxSize must be at least 1");
     }

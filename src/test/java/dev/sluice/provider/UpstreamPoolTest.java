@@ -9,9 +9,11 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientConnection;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpConnectOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerRequest;
@@ -64,8 +66,12 @@ class UpstreamPoolTest {
         })
         .requestHandler(this::serve)
         .listen(0, "127.0.0.1").await();
-    pool = onLoop(() -> new UpstreamPool(vertx, vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true)),
-        maxSize, KEEP_ALIVE, Duration.ofHours(1), now::get, new UpstreamPool.Listener() {
+    pool = pool(maxSize, UpstreamPool.Connector.of(vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true))));
+  }
+
+  private UpstreamPool pool(int maxSize, UpstreamPool.Connector connector) {
+    return onLoop(() -> new UpstreamPool(vertx, connector, maxSize, KEEP_ALIVE, Duration.ofHours(1), now::get,
+        new UpstreamPool.Listener() {
           @Override
           public void opened() {
             opened.incrementAndGet();
@@ -291,15 +297,49 @@ class UpstreamPoolTest {
   @Test
   void aFailedConnectFailsTheRequestAndFreesItsPlace() {
     start(1);
-    int port = server.actualPort();
-    server.close().await();
+    // port 1: nothing listens there, and no connect can take it as its own source port (a closed
+    // ephemeral port can be taken by another process, or by the connect itself, and then answer)
     Future<HttpClientRequest> refused = Future.future(p -> loop.runOnContext(v ->
-        pool.request(options("/").setPort(port)).onComplete(p)));
+        pool.request(options("/").setPort(1)).onComplete(p)));
 
     assertThatThrownBy(refused::await).isNotInstanceOf(TimeoutException.class);
     assertThat(size(pool::open)).isZero();
     assertThat(size(pool::waiting)).isZero();
     assertThat(opened.get()).isZero();
+  }
+
+  @Test
+  void aFailedConnectFailsOnlyTheRequestItWasOpenedFor() {
+    // connects that end when the test says so
+    ConcurrentLinkedQueue<Promise<HttpClientConnection>> connects = new ConcurrentLinkedQueue<>();
+    pool = pool(8, new UpstreamPool.Connector() {
+      @Override
+      public Future<HttpClientConnection> connect(HttpConnectOptions target) {
+        Promise<HttpClientConnection> p = Promise.promise();
+        connects.add(p);
+        return p.future();
+      }
+
+      @Override
+      public Future<Void> shutdown(long timeout, TimeUnit unit) {
+        return Future.succeededFuture();
+      }
+    });
+    RequestOptions target = new RequestOptions().setHost("127.0.0.1").setPort(1).setURI("/");
+    Future<HttpClientRequest> first = onLoop(() -> pool.request(new RequestOptions(target).setConnectTimeout(50)));
+    assertThatThrownBy(first::await).isInstanceOf(TimeoutException.class); // gave up; its connect goes on
+    Future<HttpClientRequest> second = onLoop(() -> pool.request(new RequestOptions(target).setConnectTimeout(60_000)));
+    assertThat(connects).hasSize(2);
+
+    Promise<HttpClientConnection> firstConnect = connects.poll();
+    onLoop(() -> firstConnect.tryFail(new java.net.ConnectException("the first request's connect")));
+    assertThat(size(pool::waiting)).as("the second request still waits for its own connect").isEqualTo(1);
+    assertThat(second.isComplete()).isFalse();
+
+    Promise<HttpClientConnection> secondConnect = connects.poll();
+    onLoop(() -> secondConnect.tryFail(new java.net.ConnectException("the second request's connect")));
+    assertThatThrownBy(second::await).hasMessage("the second request's connect");
+    assertThat(size(pool::waiting)).isZero();
   }
 
   @Test
