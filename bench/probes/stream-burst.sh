@@ -20,6 +20,6 @@ echo "upstream connections after wrk: $(upstream)" | tee -a "$OUT/summary.txt"
 for phase in first:30s next:20s; do
   gen --target "$(target_url sluice)" --model fast --rate 1000 --duration "${phase#*:}" --stream --sim-timestamps \
     --label "${phase%:*}" --json "$OUT/${phase%:*}.json" >"$OUT/${phase%:*}.txt" 2>&1 || true
-  { echo "${phase%:*} ${phase#*:}:"; grep -E "requests:|first token|per-chunk" "$OUT/${phase%:*}.txt"
+  { echo "${phase%:*} ${phase#*:}:"; grep -E "requests:|first token|per-chunk|generator lateness" "$OUT/${phase%:*}.txt"
     echo "upstream connections after it: $(upstream)"; } | tee -a "$OUT/summary.txt"
 done
