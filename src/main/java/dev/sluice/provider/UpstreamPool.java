@@ -8,6 +8,7 @@ import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientConnection;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.HttpConnectOptions;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
@@ -27,10 +28,11 @@ import java.util.function.LongSupplier;
  * ones at the bottom, idle longest, are closed once they have been idle for the keep-alive time.
  *
  * <p>A connection is busy from the moment a request takes it until that request's response has
- * ended; it goes back on the stack then, unless the server asked to close it. A request that ends
- * any other way (reset, a failed exchange) closes its connection, so a connection never returns
- * with an exchange half done. When {@code maxSize} connections are open or being opened, requests
- * wait in arrival order, each no longer than its {@link RequestOptions#getConnectTimeout()}.
+ * ended; it goes back on the stack then, unless the server asked to close it. A request reset
+ * before anything of it was written (its attempt ended while it waited) gives the connection back
+ * too; one reset or failed mid-exchange closes it, so a connection never returns with an exchange
+ * half done. When {@code maxSize} connections are open or being opened, requests wait in arrival
+ * order, each no longer than its {@link RequestOptions#getConnectTimeout()}.
  *
  * <p>Lives on one event loop, like the requests it serves; not thread-safe.
  */
@@ -139,8 +141,10 @@ public final class UpstreamPool implements HttpClient {
     }
     Conn c = takeIdle();
     if (c != null) {
-      // an idle connection the server has just closed fails here; the next one is tried
-      return requestOn(c, options).recover(t -> request(options));
+      // a connection closed in the same moment (its close not yet reported) refuses the request:
+      // the next one is tried; any other failure is the request's own
+      return requestOn(c, options).recover(t -> t instanceof HttpClosedException
+          ? request(options) : Future.failedFuture(t));
     }
     Promise<HttpClientRequest> promise = Promise.promise();
     Waiter w = new Waiter(options, promise);
@@ -183,10 +187,18 @@ public final class UpstreamPool implements HttpClient {
       }
       ar.result().response().onComplete(resp -> {
         if (resp.failed()) {
-          c.http.close();
+          if (c.http.activeStreams() == 0) {
+            // reset before it was written (an attempt that ended while it waited for this
+            // connection): the connection carried nothing and stays good
+            release(c);
+          } else {
+            c.http.close(); // reset or failed mid-exchange: what is left on the wire is unknown
+          }
         } else {
-          resp.result().end().onComplete(end -> {
-            if (end.succeeded() && reusable(c, resp.result())) {
+          HttpClientResponse response = resp.result();
+          response.end().onComplete(end -> {
+            if (end.succeeded() && reusable(c, response.version(), response.getHeader("connection"),
+                response.getHeader("keep-alive"))) {
               release(c);
             } else {
               c.http.close();
@@ -197,27 +209,27 @@ public final class UpstreamPool implements HttpClient {
     });
   }
 
-  /** Whether the server lets the connection carry another request; notes its keep-alive time. */
-  private static boolean reusable(Conn c, HttpClientResponse response) {
-    String connection = response.getHeader("connection");
+  private static boolean reusable(Conn c, HttpVersion version, String connection, String keepAlive) {
+    long seconds = keepAliveSeconds(version, connection, keepAlive);
+    if (seconds > 0) {
+      c.keepAliveNanos = Math.min(c.keepAliveNanos, TimeUnit.SECONDS.toNanos(seconds));
+    }
+    return seconds != 0;
+  }
+
+  /**
+   * How long the server keeps a connection after this response, from its version and its
+   * {@code Connection} and {@code Keep-Alive} headers: 0 when it may not carry another request,
+   * -1 when the server does not say.
+   */
+  static long keepAliveSeconds(HttpVersion version, String connection, String keepAlive) {
     if (connection != null && connection.equalsIgnoreCase("close")) {
-      return false;
+      return 0;
     }
-    if (response.version() == HttpVersion.HTTP_1_0
-        && (connection == null || !connection.equalsIgnoreCase("keep-alive"))) {
-      return false;
+    if (version == HttpVersion.HTTP_1_0 && (connection == null || !connection.equalsIgnoreCase("keep-alive"))) {
+      return 0;
     }
-    String keepAlive = response.getHeader("keep-alive");
-    if (keepAlive != null) {
-      long seconds = keepAliveTimeout(keepAlive);
-      if (seconds == 0) {
-        return false;
-      }
-      if (seconds > 0) {
-        c.keepAliveNanos = Math.min(c.keepAliveNanos, TimeUnit.SECONDS.toNanos(seconds));
-      }
-    }
-    return true;
+    return keepAlive == null ? -1 : keepAliveTimeout(keepAlive);
   }
 
   /** The {@code timeout=N} of a {@code Keep-Alive} header, or -1. */
@@ -261,7 +273,11 @@ public final class UpstreamPool implements HttpClient {
     requestOn(c, w.options).onComplete(w.promise);
   }
 
-  /** Marks a waiting request done (true) unless it was already; stops its timer. */
+  /**
+   * Marks a waiting request done (true) unless it was already, and stops its timer. Done requests
+   * are dropped from both queues lazily: from their fronts at once, and all of them whenever they
+   * are most of a queue, so neither queue holds more than twice the requests still waiting.
+   */
   private boolean finish(Waiter w) {
     if (w.done) {
       return false;
@@ -271,7 +287,18 @@ public final class UpstreamPool implements HttpClient {
     if (w.timer >= 0) {
       vertx.cancelTimer(w.timer);
     }
+    tidy(waiters);
+    tidy(unconnected);
     return true;
+  }
+
+  private void tidy(ArrayDeque<Waiter> queue) {
+    while (!queue.isEmpty() && queue.peekFirst().done) {
+      queue.pollFirst();
+    }
+    if (queue.size() > 2 * waiting + 16) {
+      queue.removeIf(q -> q.done);
+    }
   }
 
   /** Opens connections for waiting requests that have none coming, as far as the size allows. */
@@ -359,6 +386,11 @@ public final class UpstreamPool implements HttpClient {
   /** Requests waiting for a connection. */
   public int waiting() {
     return waiting;
+  }
+
+  /** Entries in the pool's queues, done ones included: bounded by twice the waiting requests plus a few. */
+  int queued() {
+    return waiters.size() + unconnected.size();
   }
 
   @Override

@@ -17,6 +17,7 @@ import io.vertx.core.http.HttpConnectOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import java.time.Duration;
 import java.util.List;
@@ -29,6 +30,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -37,6 +39,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * are taken in, the size limit and its queue, idle expiry on a fake clock, and a connection that
  * must not come back (closed by the server, reset mid-exchange, never sent on).
  */
+@Timeout(60)
 class UpstreamPoolTest {
   private static final Duration KEEP_ALIVE = Duration.ofSeconds(60);
 
@@ -87,7 +90,7 @@ class UpstreamPoolTest {
   private void serve(HttpServerRequest r) {
     requestPorts.add(r.remoteAddress().port());
     switch (r.path()) {
-      case "/hold" -> held.add(r);
+      case "/hold" -> held.add(r); // its query, if any, names the request
       case "/close" -> r.response().putHeader("connection", "close").end("bye");
       case "/short" -> r.response().putHeader("keep-alive", "timeout=5").end("ok");
       case "/partial" -> r.response().setChunked(true).write("part");
@@ -125,8 +128,12 @@ class UpstreamPoolTest {
 
   /** Sends a request the server holds; its answer arrives once {@link #answerHeld} runs. */
   private Future<String> hold() {
+    return hold("/hold");
+  }
+
+  private Future<String> hold(String uri) {
     Promise<String> body = Promise.promise();
-    loop.runOnContext(v -> pool.request(options("/hold"))
+    loop.runOnContext(v -> pool.request(options(uri))
         .compose(HttpClientRequest::send)
         .compose(HttpClientResponse::body)
         .map(Buffer::toString)
@@ -182,21 +189,44 @@ class UpstreamPoolTest {
   }
 
   @Test
-  void atTheSizeLimitRequestsWaitForAConnectionInTurn() {
-    start(2);
-    Future<String> a = hold();
-    Future<String> b = hold();
-    Future<String> c = hold();
-    await().until(() -> held.size() == 2 && size(pool::waiting) == 1);
-    assertThat(serverConnections.get()).isEqualTo(2);
+  void atTheSizeLimitRequestsWaitForAConnectionInArrivalOrder() {
+    start(1);
+    Future<String> a = hold("/hold?a");
+    await().until(() -> held.size() == 1);
+    Future<String> b = hold("/hold?b");
+    await().until(() -> size(pool::waiting) == 1);
+    Future<String> c = hold("/hold?c");
+    await().until(() -> size(pool::waiting) == 2);
 
-    answerHeld(1);
-    assertThat(a.await()).isEqualTo("held");
-    await().until(() -> held.size() == 2); // the waiting request took the connection that came free
-    answerHeld(2);
-    assertThat(Future.all(b, c).await().<String>list()).containsOnly("held");
-    assertThat(serverConnections.get()).isEqualTo(2);
+    for (String next : List.of("b", "c")) {
+      HttpServerRequest r = held.poll();
+      r.response().end(r.query());
+      await().until(() -> held.size() == 1);
+      assertThat(held.peek().query()).isEqualTo(next);
+    }
+    held.poll().response().end("c");
+    assertThat(List.of(a.await(), b.await(), c.await())).containsExactly("a", "b", "c");
+    assertThat(serverConnections.get()).isEqualTo(1);
     assertThat(size(pool::waiting)).isZero();
+  }
+
+  @Test
+  void finishedWaitersDoNotPileUpWhileThePoolIsFull() {
+    start(1);
+    List<Future<String>> all = new java.util.ArrayList<>();
+    onLoop(() -> {
+      for (int i = 0; i < 200; i++) {
+        Promise<String> body = Promise.promise();
+        pool.request(options("/")).compose(HttpClientRequest::send).compose(HttpClientResponse::body)
+            .map(Buffer::toString).onComplete(body);
+        all.add(body.future());
+      }
+      return null;
+    });
+    Future.all(all).await();
+    assertThat(serverConnections.get()).isEqualTo(1);
+    assertThat(size(pool::waiting)).isZero();
+    assertThat(size(pool::queued)).isLessThanOrEqualTo(32);
   }
 
   @Test
@@ -221,11 +251,10 @@ class UpstreamPoolTest {
     Future<String> b = hold();
     await().until(() -> held.size() == 2);
     answerHeld(1);
-    a.await();
     await().until(() -> size(pool::idle) == 1); // released on this clock reading
     now.addAndGet(TimeUnit.SECONDS.toNanos(10));
     answerHeld(1);
-    b.await();
+    Future.all(a, b).await();
     await().until(() -> size(pool::idle) == 2);
 
     now.addAndGet(KEEP_ALIVE.toNanos() - TimeUnit.SECONDS.toNanos(10) - 1);
@@ -274,11 +303,14 @@ class UpstreamPoolTest {
   }
 
   @Test
-  void aRequestResetBeforeItIsSentGivesItsConnectionUp() {
+  void aRequestResetBeforeItIsWrittenLeavesItsConnectionInThePool() {
     start(1);
     onLoop(() -> pool.request(options("/"))).await().reset();
-    await().until(() -> size(pool::open) == 0);
+    await().until(() -> size(pool::idle) == 1);
+    assertThat(size(pool::open)).isEqualTo(1);
     assertThat(exchange("/")).isEqualTo("ok");
+    assertThat(serverConnections.get()).as("the same connection carried the next request").isEqualTo(1);
+    assertThat(requestPorts).hasSize(1);
   }
 
   @Test
@@ -306,6 +338,17 @@ class UpstreamPoolTest {
     assertThat(size(pool::open)).isZero();
     assertThat(size(pool::waiting)).isZero();
     assertThat(opened.get()).isZero();
+    // the pool's one place is free again: the next request connects (and is refused) rather than
+    // waiting for a place until its connect timeout
+    Future<HttpClientRequest> again = Future.future(p -> loop.runOnContext(v ->
+        pool.request(options("/").setPort(1).setConnectTimeout(2_000)).onComplete(p)));
+    assertThatThrownBy(again::await).isNotInstanceOf(TimeoutException.class);
+    for (int i = 0; i < 100; i++) {
+      Future<HttpClientRequest> refusedAgain = Future.future(p -> loop.runOnContext(v ->
+          pool.request(options("/").setPort(1)).onComplete(p)));
+      assertThatThrownBy(refusedAgain::await).isNotInstanceOf(TimeoutException.class);
+    }
+    assertThat(size(pool::queued)).as("failed requests do not stay queued").isLessThanOrEqualTo(32);
   }
 
   @Test
@@ -357,6 +400,22 @@ class UpstreamPoolTest {
     assertThatThrownBy(a::await).isInstanceOf(io.vertx.core.http.HttpClosedException.class);
     await().until(() -> size(pool::open) == 0 && serverCloses.get() == 1);
     assertThat(closed.get()).isEqualTo(opened.get());
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', nullValues = "-", value = {
+      "HTTP_1_1|-|-|-1",
+      "HTTP_1_1|close|-|0",
+      "HTTP_1_1|Close|timeout=5|0",
+      "HTTP_1_1|keep-alive|timeout=5|5",
+      "HTTP_1_1|-|timeout=0|0",
+      "HTTP_1_1|-|max=100|-1",
+      "HTTP_1_0|-|-|0",
+      "HTTP_1_0|keep-alive|-|-1",
+      "HTTP_1_0|Keep-Alive|timeout=7|7",
+  })
+  void howLongTheServerKeepsTheConnection(HttpVersion version, String connection, String keepAlive, long seconds) {
+    assertThat(UpstreamPool.keepAliveSeconds(version, connection, keepAlive)).isEqualTo(seconds);
   }
 
   @ParameterizedTest
