@@ -159,7 +159,18 @@ public final class UpstreamPool implements HttpClient {
       });
     }
     if (open + connecting < maxSize) {
-      connect(w);
+      // The place is taken now, the connect starts once this turn of the event loop is over: a
+      // retry made from the end of a failed exchange runs before that exchange's connection comes
+      // back, and would otherwise open a connection while a good one is about to be free.
+      connecting++;
+      vertx.runOnContext(v -> {
+        connecting--;
+        if (!w.done && !shut) {
+          connect(w);
+        } else {
+          connectForWaiters();
+        }
+      });
     } else {
       unconnected.addLast(w);
     }

@@ -167,6 +167,22 @@ class UpstreamPoolTest {
   }
 
   @Test
+  void aRequestMadeAsAnExchangeEndsTakesThatExchangesConnection() {
+    start(8);
+    Promise<String> retry = Promise.promise();
+    // what an attempt that fails on an error status does: its owner retries from the end handler,
+    // before the pool has had the connection back
+    loop.runOnContext(v -> pool.request(options("/")).compose(HttpClientRequest::send).onSuccess(resp -> {
+      resp.handler(chunk -> { });
+      resp.endHandler(end -> pool.request(options("/")).compose(HttpClientRequest::send)
+          .compose(HttpClientResponse::body).map(Buffer::toString).onComplete(retry));
+    }));
+    assertThat(retry.future().await()).isEqualTo("ok");
+    await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5))
+        .until(() -> serverConnections.get() == 1 && opened.get() == 1);
+  }
+
+  @Test
   void theConnectionReleasedLastIsTakenFirst() {
     start(8);
     Future<String> a = hold();
