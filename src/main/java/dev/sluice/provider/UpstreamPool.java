@@ -71,6 +71,7 @@ public final class UpstreamPool implements HttpClient {
     final HttpClientConnection http;
     long idleSince;
     long keepAliveNanos;
+    /** On the stack and free; never true once {@link #closed}. */
     boolean idle;
     boolean closed;
 
@@ -99,7 +100,7 @@ public final class UpstreamPool implements HttpClient {
   private final long keepAliveNanos;
   private final LongSupplier clock;
   private final Listener listener;
-  /** Idle connections, the one released last first; closed ones are skipped when met. */
+  /** Idle connections, the one released last first; entries no longer idle are skipped when met. */
   private final ArrayDeque<Conn> idle = new ArrayDeque<>();
   /** Waiting requests in arrival order; done ones are skipped when met. */
   private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
@@ -180,13 +181,21 @@ public final class UpstreamPool implements HttpClient {
   private Conn takeIdle() {
     Conn c;
     while ((c = idle.pollFirst()) != null) {
-      if (c.idle && !c.closed) {
-        c.idle = false;
-        idleCount--;
+      if (leaveIdle(c)) {
         return c;
       }
     }
     return null;
+  }
+
+  /** Marks {@code c} no longer idle; false if it was not (taken, or closed, since it was stacked). */
+  private boolean leaveIdle(Conn c) {
+    if (!c.idle) {
+      return false;
+    }
+    c.idle = false;
+    idleCount--;
+    return true;
   }
 
   /** A request on connection {@code c}, which is busy from now on until the exchange ends. */
@@ -361,10 +370,7 @@ public final class UpstreamPool implements HttpClient {
       return;
     }
     c.closed = true;
-    if (c.idle) {
-      c.idle = false;
-      idleCount--;
-    }
+    leaveIdle(c);
     open--;
     listener.closed();
     connectForWaiters();
@@ -374,11 +380,9 @@ public final class UpstreamPool implements HttpClient {
   void sweep() {
     long now = clock.getAsLong();
     Conn c;
-    while ((c = idle.peekLast()) != null && (!c.idle || c.closed || now - c.idleSince >= c.keepAliveNanos)) {
+    while ((c = idle.peekLast()) != null && (!c.idle || now - c.idleSince >= c.keepAliveNanos)) {
       idle.pollLast();
-      if (c.idle && !c.closed) {
-        c.idle = false;
-        idleCount--;
+      if (leaveIdle(c)) {
         c.http.close();
       }
     }
@@ -417,9 +421,7 @@ public final class UpstreamPool implements HttpClient {
     unconnected.clear();
     Conn c;
     while ((c = idle.pollFirst()) != null) {
-      if (c.idle && !c.closed) {
-        c.idle = false;
-        idleCount--;
+      if (leaveIdle(c)) {
         c.http.close();
       }
     }

@@ -115,30 +115,36 @@ class UpstreamPoolTest {
         .setURI(path).setConnectTimeout(5_000);
   }
 
-  /** Sends a request through the pool and returns its whole body. */
-  private String exchange(String path) {
-    Promise<String> body = Promise.promise();
-    loop.runOnContext(v -> pool.request(options(path))
+  /** A request through the pool and its whole body; call it on the loop. */
+  private Future<String> body(String uri) {
+    return pool.request(options(uri))
         .compose(HttpClientRequest::send)
         .compose(HttpClientResponse::body)
-        .map(Buffer::toString)
-        .onComplete(body));
-    return body.future().await();
+        .map(Buffer::toString);
+  }
+
+  /** Sends a request from the test's thread; the body arrives on the returned future. */
+  private Future<String> send(String uri) {
+    Promise<String> body = Promise.promise();
+    loop.runOnContext(v -> body(uri).onComplete(body));
+    return body.future();
+  }
+
+  /** Sends a request through the pool and returns its whole body. */
+  private String exchange(String path) {
+    return send(path).await();
   }
 
   /** Sends a request the server holds; its answer arrives once {@link #answerHeld} runs. */
   private Future<String> hold() {
-    return hold("/hold");
+    return send("/hold");
   }
 
-  private Future<String> hold(String uri) {
-    Promise<String> body = Promise.promise();
-    loop.runOnContext(v -> pool.request(options(uri))
-        .compose(HttpClientRequest::send)
-        .compose(HttpClientResponse::body)
-        .map(Buffer::toString)
-        .onComplete(body));
-    return body.future();
+  private void sweep() {
+    onLoop(() -> {
+      pool.sweep();
+      return null;
+    });
   }
 
   private void answerHeld(int count) {
@@ -174,8 +180,7 @@ class UpstreamPoolTest {
     // before the pool has had the connection back
     loop.runOnContext(v -> pool.request(options("/")).compose(HttpClientRequest::send).onSuccess(resp -> {
       resp.handler(chunk -> { });
-      resp.endHandler(end -> pool.request(options("/")).compose(HttpClientRequest::send)
-          .compose(HttpClientResponse::body).map(Buffer::toString).onComplete(retry));
+      resp.endHandler(end -> body("/").onComplete(retry));
     }));
     assertThat(retry.future().await()).isEqualTo("ok");
     await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5))
@@ -207,11 +212,11 @@ class UpstreamPoolTest {
   @Test
   void atTheSizeLimitRequestsWaitForAConnectionInArrivalOrder() {
     start(1);
-    Future<String> a = hold("/hold?a");
+    Future<String> a = send("/hold?a");
     await().until(() -> held.size() == 1);
-    Future<String> b = hold("/hold?b");
+    Future<String> b = send("/hold?b");
     await().until(() -> size(pool::waiting) == 1);
-    Future<String> c = hold("/hold?c");
+    Future<String> c = send("/hold?c");
     await().until(() -> size(pool::waiting) == 2);
 
     for (String next : List.of("b", "c")) {
@@ -232,10 +237,7 @@ class UpstreamPoolTest {
     List<Future<String>> all = new java.util.ArrayList<>();
     onLoop(() -> {
       for (int i = 0; i < 200; i++) {
-        Promise<String> body = Promise.promise();
-        pool.request(options("/")).compose(HttpClientRequest::send).compose(HttpClientResponse::body)
-            .map(Buffer::toString).onComplete(body);
-        all.add(body.future());
+        all.add(body("/"));
       }
       return null;
     });
@@ -274,16 +276,16 @@ class UpstreamPoolTest {
     await().until(() -> size(pool::idle) == 2);
 
     now.addAndGet(KEEP_ALIVE.toNanos() - TimeUnit.SECONDS.toNanos(10) - 1);
-    onLoop(() -> { pool.sweep(); return null; });
+    sweep();
     assertThat(size(pool::idle)).isEqualTo(2);
 
     now.addAndGet(1);
-    onLoop(() -> { pool.sweep(); return null; });
+    sweep();
     await().until(() -> size(pool::open) == 1 && serverCloses.get() == 1);
     assertThat(size(pool::idle)).isEqualTo(1);
 
     now.addAndGet(TimeUnit.SECONDS.toNanos(10));
-    onLoop(() -> { pool.sweep(); return null; });
+    sweep();
     await().until(() -> size(pool::open) == 0 && serverCloses.get() == 2);
     assertThat(closed.get()).isEqualTo(opened.get()).isEqualTo(2);
   }
@@ -294,7 +296,7 @@ class UpstreamPoolTest {
     assertThat(exchange("/short")).isEqualTo("ok");
     await().until(() -> size(pool::idle) == 1); // released on this clock reading
     now.addAndGet(TimeUnit.SECONDS.toNanos(5));
-    onLoop(() -> { pool.sweep(); return null; });
+    sweep();
     await().until(() -> size(pool::open) == 0);
   }
 
