@@ -15,12 +15,14 @@ start_sluice
 printf '{"model":"instant","messages":[{"role":"user","content":"Say something about time."}]}' >"$RUN_TMP/sat-body.json"
 upstream() { ss -tnp state established "( dport = :$SIM_PORT )" | grep -c "pid=$SLUICE_PID," || true; }
 measure() {
-  local c0 c1 n
+  local c0 c1
   c0=$(cpu_ticks "$SLUICE_PID")
-  n=$(wrk_run "$SLUICE_PORT" 10 x "$RUN_TMP/d.json" | awk '/requests in/ {print $1}')
+  wrk_run "$SLUICE_PORT" 10 x "$RUN_TMP/d.json" >/dev/null
   c1=$(cpu_ticks "$SLUICE_PID")
-  echo "$1: $(upstream) upstream connections, $n requests, $(awk -v a="$c0" -v b="$c1" -v n="$n" \
-    'BEGIN{printf "%.1f", (b-a)*10000/n}') µs CPU per request" | tee -a "$OUT/summary.txt"
+  add_cpu_per_request "$RUN_TMP/d.json" "$1" "$c0" "$c1"   # the suites' own ticks-to-µs, into the JSON
+  echo "$1: $(upstream) upstream connections, $(python3 -c 'import json, sys; d = json.load(open(sys.argv[1]))
+print("%d requests, %s µs CPU per request" % (d["requests"], d.get("proxy_cpu_us_per_request", "?")))' \
+    "$RUN_TMP/d.json")" | tee -a "$OUT/summary.txt"
 }
 wrk_run "$SLUICE_PORT" 30 x "$RUN_TMP/d.json" >/dev/null   # warm-up
 measure "before the burst"
