@@ -19,6 +19,8 @@ CORE_GEN="${CORE_GEN:-$CORE_LOAD}"   # the load generator's core
 JAVA_DEFAULTS="-XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Xmx1g -XX:+ExitOnOutOfMemoryError"   # the launcher's (../sluice)
 SLUICE_JAVA_OPTS="${SLUICE_JAVA_OPTS:-$JAVA_DEFAULTS}"
 SIM_JAVA_OPTS="${SIM_JAVA_OPTS:-$JAVA_DEFAULTS}"
+# I/O transports: SLUICE_TRANSPORT (unset: the gateway's own default, auto = epoll) and SIM_TRANSPORT
+# [auto] take auto, epoll, io_uring or nio; both are recorded in meta.json
 # The generator is a fresh JVM for every run and shares its core with the simulator: C1 alone
 # compiles it in a fraction of the CPU that C2 takes, so its warm-up does not steal the
 # simulator's time; one core needs no parallel collector.
@@ -107,7 +109,8 @@ start_bg() {   # start_bg NAME CORE CMD...: sets LAST_PID
 start_sim() {   # start_sim PROFILE
   port_in_use "$SIM_PORT" && die "port $SIM_PORT is taken (set SIM_PORT)"
   # shellcheck disable=SC2086
-  start_bg sim "$CORE_SIM" java $SIM_JAVA_OPTS -jar "$JAR" sim --port "$SIM_PORT" --profile "$1" --event-loops 1
+  start_bg sim "$CORE_SIM" java $SIM_JAVA_OPTS -jar "$JAR" sim --port "$SIM_PORT" --profile "$1" --event-loops 1 \
+    --transport "${SIM_TRANSPORT:-auto}"
   SIM_PID=$LAST_PID
   wait_http "http://127.0.0.1:$SIM_PORT/health" sim "$SIM_PID"
   log "simulator up on :$SIM_PORT (pid $SIM_PID, core $CORE_SIM)"
@@ -132,7 +135,7 @@ start_sluice() {
   sed -e "s#127.0.0.1:9100#127.0.0.1:$SIM_PORT#" "${SLUICE_CONFIG:-$BENCH_DIR/sluice-bench.yaml}" >"$RUN_TMP/sluice-bench.yaml"
   # shellcheck disable=SC2086
   start_bg sluice "$CORE_PROXY" java $SLUICE_JAVA_OPTS -jar "$JAR" serve --config "$RUN_TMP/sluice-bench.yaml" \
-    --port "$SLUICE_PORT" --event-loops 1 --data-dir "$RUN_TMP/sluice-data"
+    --port "$SLUICE_PORT" --event-loops 1 --data-dir "$RUN_TMP/sluice-data" ${SLUICE_TRANSPORT:+--transport "$SLUICE_TRANSPORT"}
   SLUICE_PID=$LAST_PID
   wait_http "http://127.0.0.1:$SLUICE_PORT/health" sluice "$SLUICE_PID"
   log "sluice up on :$SLUICE_PORT (pid $SLUICE_PID, core $CORE_PROXY, 1 event loop)"
@@ -145,7 +148,7 @@ start_sluice_config() {   # start_sluice_config NAME CONFIG PORT [EXTRA ARGS...]
   sed -e "s#127.0.0.1:9100#127.0.0.1:$SIM_PORT#" "$config" >"$RUN_TMP/$name.yaml"
   # shellcheck disable=SC2086
   start_bg "$name" "$CORE_PROXY" java $SLUICE_JAVA_OPTS -jar "$JAR" serve --config "$RUN_TMP/$name.yaml" \
-    --port "$port" --event-loops 1 --data-dir "$RUN_TMP/$name-data" "$@"
+    --port "$port" --event-loops 1 --data-dir "$RUN_TMP/$name-data" ${SLUICE_TRANSPORT:+--transport "$SLUICE_TRANSPORT"} "$@"
   wait_http "http://127.0.0.1:$port/health" "$name" "$LAST_PID"
   log "$name up on :$port (pid $LAST_PID, core $CORE_PROXY)"
 }
@@ -290,7 +293,7 @@ write_meta() {   # write_meta KIND KEY=VALUE...: what a later reader needs to tr
   commit="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
   git -C "$ROOT" diff --quiet HEAD -- src pom.xml 2>/dev/null || dirty="+uncommitted changes"
   python3 - "$OUT/meta.json" "$kind" "git_commit=$commit$dirty" "pinning=$PINNING" "core_proxy=$CORE_PROXY" \
-    "core_load=$CORE_LOAD" "core_sim=$CORE_SIM" "core_gen=$CORE_GEN" "gen_nice=$(nice -n "$GEN_NICE" nice 2>/dev/null || echo "$GEN_NICE?")" "sluice_java_opts=$SLUICE_JAVA_OPTS" "gen_java_opts=$GEN_JAVA_OPTS" "$@" <<'PY'
+    "core_load=$CORE_LOAD" "core_sim=$CORE_SIM" "core_gen=$CORE_GEN" "gen_nice=$(nice -n "$GEN_NICE" nice 2>/dev/null || echo "$GEN_NICE?")" "sluice_java_opts=$SLUICE_JAVA_OPTS" "gen_java_opts=$GEN_JAVA_OPTS" "sluice_transport=${SLUICE_TRANSPORT:-auto}" "sim_transport=${SIM_TRANSPORT:-auto}" "$@" <<'PY'
 import json, os, platform, subprocess, sys
 path, kind, pairs = sys.argv[1], sys.argv[2], sys.argv[3:]
 def run(*cmd):

@@ -2,17 +2,22 @@ package dev.sluice.cli;
 
 import dev.sluice.config.ConfigLoader;
 import dev.sluice.config.ConfigProblem;
+import dev.sluice.config.ServerConfig;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.routing.Deployment;
 import dev.sluice.routing.ModelGroup;
 import dev.sluice.server.Gateway;
+import dev.sluice.server.Transports;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.stream.Collectors;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code sluice serve}: runs the gateway until interrupted. */
 @Command(name = "serve", mixinStandardHelpOptions = true,
@@ -29,6 +34,13 @@ final class ServeCommand implements Callable<Integer> {
 
   @Option(names = "--event-loops", description = "event-loop threads (default: one per core)")
   Integer eventLoops;
+
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--transport",
+      description = "I/O transport: auto (epoll, else nio), epoll, io_uring or nio (default: the config's)")
+  String transport;
 
   @Option(names = "--data-dir", description = "where the gateway keeps its data (default: the current directory)")
   Path dataDir;
@@ -53,6 +65,13 @@ final class ServeCommand implements Callable<Integer> {
     if (eventLoops != null) {
       c = c.withServer(c.server().withEventLoops(eventLoops));
     }
+    if (transport != null) {
+      if (!ServerConfig.TRANSPORTS.contains(transport)) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--transport: expected one of "
+            + String.join(", ", ServerConfig.TRANSPORTS) + ", found '" + transport + "'");
+      }
+      c = c.withServer(c.server().withTransport(transport));
+    }
     Path data = dataDir == null ? Path.of("").toAbsolutePath() : dataDir.toAbsolutePath();
     Files.createDirectories(data);
     Gateway gw = Gateway.start(c, new Gateway.Options(data, null));
@@ -60,6 +79,9 @@ final class ServeCommand implements Callable<Integer> {
         + "  (OpenAI base URL: " + gw.baseUrl() + "/v1)");
     System.out.println("  config: " + (config == null ? "built-in default" : config.toAbsolutePath())
         + "   data: " + data);
+    String transport = Transports.nameOf(gw.vertx());
+    String why = transport.equals("nio") && c.server().transport().equals("auto") ? Transports.epollUnavailable() : null;
+    System.out.println("  transport: " + transport + (why == null ? "" : "  (epoll unavailable: " + why + ")"));
     for (ModelGroup g : gw.services().registry().groups()) {
       System.out.println("  model " + g.name() + " -> " + g.deployments().stream()
           .map(d -> d.id() + " (" + d.provider().name() + ", weight " + d.weight() + ")")

@@ -29,12 +29,16 @@ final class SimCommand implements Callable<Integer> {
   @Option(names = "--event-loops", defaultValue = "1", description = "event-loop threads (default: ${DEFAULT-VALUE})")
   int eventLoops;
 
+  @Option(names = "--transport", defaultValue = "auto",
+      description = "I/O transport: auto (epoll, else nio), epoll, io_uring or nio (default: ${DEFAULT-VALUE})")
+  String transport;
+
   @Override
   public Integer call() throws Exception {
     SimProfile p = profile == null
         ? SimProfile.builtIn(seed == null ? 1 : seed)
         : SimProfile.load(profile, seed == null ? Long.MIN_VALUE : seed);
-    Vertx vertx = Gateway.newVertx(eventLoops);
+    Vertx vertx = Gateway.newVertx(eventLoops, transport);
     Simulator sim = Simulator.start(vertx, p, host, port, eventLoops).await();
     System.out.println("Sluice simulator listening on http://" + host + ":" + sim.port() + "/v1"
         + "  models: " + p.models().keySet() + "  seed: " + p.seed());

@@ -274,7 +274,12 @@ public final class ConfigLoader {
         s.integer("event_loops", d.eventLoops(), 0, 256),
         s.size("max_body_size", d.maxBodyBytes()),
         s.integer("max_messages", d.maxMessages(), 1, 1_000_000),
-        s.bool("metrics", d.metrics()));
+        s.bool("metrics", d.metrics()),
+        s.string("transport", d.transport()).trim().toLowerCase(Locale.ROOT));
+    if (!ServerConfig.TRANSPORTS.contains(c.transport())) {
+      s.problems().error(s.child("transport"), "unknown transport '" + c.transport() + "'; expected "
+          + String.join(", ", ServerConfig.TRANSPORTS));
+    }
     s.rejectUnknown();
     return c;
   }

@@ -355,6 +355,7 @@ final class AdminApi {
     }
     json(ctx.response(), 200, new JsonObject()
         .put("version", s.version())
+        .put("transport", Transports.nameOf(vertx))
         .put("ledger", s.ledger().toJson())
         .put("request_log", logStatus())
         .put("admission", new JsonObject()

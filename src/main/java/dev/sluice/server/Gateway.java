@@ -92,18 +92,23 @@ public final class Gateway {
     }
   }
 
-  public static Vertx newVertx(int eventLoops) {
-    return Vertx.vertx(new VertxOptions()
-        .setPreferNativeTransport(true)
-        .setEventLoopPoolSize(eventLoops)
-        .setWorkerPoolSize(Math.max(4, eventLoops * 2)));
+  /** Event loops on the transport {@code transport} names (see {@link Transports#choose}). */
+  static final long CLOSE_WAIT_SECONDS = 10;
+
+  public static Vertx newVertx(int eventLoops, String transport) {
+    return Vertx.builder()
+        .with(new VertxOptions()
+            .setEventLoopPoolSize(eventLoops)
+            .setWorkerPoolSize(Math.max(4, eventLoops * 2)))
+        .withTransport(Transports.choose(transport))
+        .build();
   }
 
   /** Starts a gateway and waits for it; for the command line and tests. */
   public static Gateway start(SluiceConfig config, Options options) {
     int loops = config.server().effectiveEventLoops();
     boolean owns = options.vertx() == null;
-    Vertx vertx = owns ? newVertx(loops) : options.vertx();
+    Vertx vertx = owns ? newVertx(loops, config.server().transport()) : options.vertx();
     try {
       if (config.deadline().skip()) {
         LOG.warn("**************************************************************************");
@@ -344,8 +349,23 @@ public final class Gateway {
       o.metrics().close();
     } finally {
       if (ownsVertx) {
-        vertx.close().await();
+        closeEventLoops();
       }
+    }
+  }
+
+  /**
+   * Stops the event loops, waiting at most {@link #CLOSE_WAIT_SECONDS}: a shutdown must end on time
+   * too. With Netty 4.2.9's io_uring transport an acceptor loop once missed the wake-up that tells
+   * it to stop (Netty has mended such races since: netty/netty#15582, #16836); one such loop must
+   * not hold a gateway's stop for ever.
+   */
+  private void closeEventLoops() {
+    try {
+      vertx.close().await(CLOSE_WAIT_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      LOG.warn("the event loops ({}) did not stop within {} s; stopping without them",
+          Transports.nameOf(vertx), CLOSE_WAIT_SECONDS);
     }
   }
 }

@@ -23,7 +23,7 @@ class SimCapacityTest {
 
   @BeforeAll
   static void start() {
-    vertx = Gateway.newVertx(1);
+    vertx = Gateway.newVertx(1, "auto");
     SimModel one = SimProfile.apply(SimModel.FAST,
         new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(Map.of("capacity", 1, "first_token", "1ms")));
     sim = Simulator.start(vertx, new SimProfile(1, SimModel.FAST, Map.of("one", one, "other", SimModel.FAST)),

@@ -1,0 +1,72 @@
+package dev.sluice.server;
+
+import dev.sluice.config.ServerConfig;
+import io.vertx.core.Vertx;
+import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.transport.Transport;
+import java.util.Locale;
+
+/**
+ * Which I/O transport the event loops use: {@code epoll}, {@code io_uring} or the JDK's {@code nio}.
+ * {@code auto} takes epoll, else NIO. io_uring is taken only when named: it cut the gateway's CPU
+ * per proxied request by about a fifth against epoll (docs/benchmarks.md), but with Vert.x 5.0.7
+ * and Netty 4.2.18 a few clients that reset the connection right after sending their request,
+ * under load, went unnoticed until the request's deadline (docs/operations.md), and a gateway must
+ * see a client leave at once. A transport named explicitly must be available, or the gateway does
+ * not start.
+ */
+public final class Transports {
+  private static final String AUTO = "auto";
+
+  private Transports() {}
+
+  /** The transport a configured name selects; {@link IllegalStateException} naming the cause when it cannot run here. */
+  public static Transport choose(String configured) {
+    String name = configured.toLowerCase(Locale.ROOT);
+    switch (name) {
+      case AUTO:
+        return Transport.EPOLL.available() ? Transport.EPOLL : Transport.NIO;
+      case "io_uring":
+        return require(Transport.IO_URING, name);
+      case "epoll":
+        return require(Transport.EPOLL, name);
+      case "nio":
+        return Transport.NIO;
+      default:
+        throw new IllegalArgumentException("unknown transport '" + configured + "'; expected one of " + ServerConfig.TRANSPORTS);
+    }
+  }
+
+  /** The name of the transport a running Vert.x instance uses: io_uring, epoll, kqueue or nio. */
+  public static String nameOf(Vertx vertx) {
+    String impl = ((VertxInternal) vertx).transport().getClass().getSimpleName();
+    if (impl.startsWith("IoUring")) {
+      return "io_uring";
+    }
+    if (impl.startsWith("Epoll")) {
+      return "epoll";
+    }
+    if (impl.startsWith("KQueue")) {
+      return "kqueue";
+    }
+    return "nio";
+  }
+
+  /** Why epoll is not used here, or null when it is available. */
+  public static String epollUnavailable() {
+    if (Transport.EPOLL.available()) {
+      return null;
+    }
+    Throwable cause = Transport.EPOLL.unavailabilityCause();
+    return cause == null ? "unavailable" : String.valueOf(cause.getMessage());
+  }
+
+  private static Transport require(Transport t, String name) {
+    if (!t.available()) {
+      Throwable cause = t.unavailabilityCause();
+      throw new IllegalStateException("server.transport " + name + " is not available on this machine"
+          + (cause == null ? "" : ": " + cause.getMessage()) + "; use auto to fall back", cause);
+    }
+    return t;
+  }
+}
