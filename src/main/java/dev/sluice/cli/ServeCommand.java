@@ -79,9 +79,9 @@ final class ServeCommand implements Callable<Integer> {
         + "  (OpenAI base URL: " + gw.baseUrl() + "/v1)");
     System.out.println("  config: " + (config == null ? "built-in default" : config.toAbsolutePath())
         + "   data: " + data);
-    String transport = Transports.nameOf(gw.vertx());
-    String why = transport.equals("nio") && c.server().transport().equals("auto") ? Transports.epollUnavailable() : null;
-    System.out.println("  transport: " + transport + (why == null ? "" : "  (epoll unavailable: " + why + ")"));
+    String running = Transports.nameOf(gw.vertx());
+    String why = running.equals("nio") && c.server().transport().equals("auto") ? Transports.epollUnavailable() : null;
+    System.out.println("  transport: " + running + (why == null ? "" : "  (epoll unavailable: " + why + ")"));
     for (ModelGroup g : gw.services().registry().groups()) {
       System.out.println("  model " + g.name() + " -> " + g.deployments().stream()
           .map(d -> d.id() + " (" + d.provider().name() + ", weight " + d.weight() + ")")

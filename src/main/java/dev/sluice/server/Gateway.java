@@ -40,6 +40,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.UnaryOperator;
@@ -92,9 +94,9 @@ public final class Gateway {
     }
   }
 
-  /** Event loops on the transport {@code transport} names (see {@link Transports#choose}). */
   static final long CLOSE_WAIT_SECONDS = 10;
 
+  /** Event loops on the transport {@code transport} names (see {@link Transports#choose}). */
   public static Vertx newVertx(int eventLoops, String transport) {
     return Vertx.builder()
         .with(new VertxOptions()
@@ -361,11 +363,19 @@ public final class Gateway {
    * not hold a gateway's stop for ever.
    */
   private void closeEventLoops() {
-    try {
-      vertx.close().await(CLOSE_WAIT_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
-    } catch (java.util.concurrent.TimeoutException e) {
+    if (!awaitStopped(vertx.close(), CLOSE_WAIT_SECONDS, TimeUnit.SECONDS)) {
       LOG.warn("the event loops ({}) did not stop within {} s; stopping without them",
           Transports.nameOf(vertx), CLOSE_WAIT_SECONDS);
+    }
+  }
+
+  /** Waits for {@code stopping} at most {@code timeout}; false when it did not finish in time. */
+  static boolean awaitStopped(Future<?> stopping, long timeout, TimeUnit unit) {
+    try {
+      stopping.await(timeout, unit);
+      return true;
+    } catch (TimeoutException e) {
+      return false;
     }
   }
 }

@@ -100,6 +100,15 @@ class TransportTest {
   }
 
   @Test
+  void stoppingTheEventLoopsIsBoundedWhenTheyDoNotStop() {
+    io.vertx.core.Promise<Void> never = io.vertx.core.Promise.promise();
+    assertThat(Gateway.awaitStopped(never.future(), 50, java.util.concurrent.TimeUnit.MILLISECONDS))
+        .as("a stop that never finishes is given up after its bound").isFalse();
+    assertThat(Gateway.awaitStopped(io.vertx.core.Future.succeededFuture(), 50, java.util.concurrent.TimeUnit.MILLISECONDS))
+        .as("a finished stop").isTrue();
+  }
+
+  @Test
   void anUnknownTransportIsAConfigurationProblemAtItsPlace() {
     assertThatThrownBy(() -> new ConfigLoader(Map.of()).loadText(config("fast"), "test.yaml"))
         .isInstanceOf(ConfigException.class)
