@@ -9,10 +9,10 @@ import java.util.Locale;
 /**
  * Which I/O transport the event loops use: {@code epoll}, {@code io_uring} or the JDK's {@code nio}.
  * {@code auto} takes epoll, else NIO. io_uring is taken only when named: it cut the gateway's CPU
- * per proxied request by 17-20% against epoll (docs/benchmarks.md), but with Vert.x 5.0.7
- * and Netty 4.2.18 a few clients that reset the connection right after sending their request,
- * under load, went unnoticed until the request's deadline (docs/operations.md), and a gateway must
- * see a client leave at once. A transport named explicitly must be available, or the gateway does
+ * per proxied request by 17-20% against epoll in two benchmark series of three (docs/benchmarks.md),
+ * but with Vert.x 5.0.7 and Netty 4.2.18 a few clients that reset the connection right after
+ * sending their request, under load, went unnoticed until the request's deadline
+ * (docs/operations.md), and a gateway must see a client leave at once. A transport named explicitly must be available, or the gateway does
  * not start.
  */
 public final class Transports {
