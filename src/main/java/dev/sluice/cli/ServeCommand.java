@@ -66,9 +66,9 @@ final class ServeCommand implements Callable<Integer> {
       c = c.withServer(c.server().withEventLoops(eventLoops));
     }
     if (transport != null) {
-      if (!ServerConfig.TRANSPORTS.contains(transport)) {
-        throw new CommandLine.ParameterException(spec.commandLine(), "--transport: expected one of "
-            + String.join(", ", ServerConfig.TRANSPORTS) + ", found '" + transport + "'");
+      String problem = ServerConfig.transportProblem(transport);
+      if (problem != null) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--transport: " + problem);
       }
       c = c.withServer(c.server().withTransport(transport));
     }

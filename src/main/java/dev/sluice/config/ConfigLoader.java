@@ -276,9 +276,9 @@ public final class ConfigLoader {
         s.integer("max_messages", d.maxMessages(), 1, 1_000_000),
         s.bool("metrics", d.metrics()),
         s.string("transport", d.transport()).trim().toLowerCase(Locale.ROOT));
-    if (!ServerConfig.TRANSPORTS.contains(c.transport())) {
-      s.problems().error(s.child("transport"), "unknown transport '" + c.transport() + "'; expected "
-          + String.join(", ", ServerConfig.TRANSPORTS));
+    String transportProblem = ServerConfig.transportProblem(c.transport());
+    if (transportProblem != null) {
+      s.problems().error(s.child("transport"), transportProblem);
     }
     s.rejectUnknown();
     return c;

@@ -20,6 +20,12 @@ public record ServerConfig(String host, int port, int eventLoops, long maxBodyBy
   public static final List<String> TRANSPORTS = List.of("auto", "io_uring", "epoll", "nio");
   public static final ServerConfig DEFAULTS = new ServerConfig("127.0.0.1", 8080, 0, 8L << 20, 4096, true, "auto");
 
+  /** Null when {@code name} is one of {@link #TRANSPORTS}, else what is wrong with it. */
+  public static String transportProblem(String name) {
+    return TRANSPORTS.contains(name) ? null
+        : "unknown transport '" + name + "'; expected " + String.join(", ", TRANSPORTS);
+  }
+
   public int effectiveEventLoops() {
     return eventLoops > 0 ? eventLoops : Math.max(1, Runtime.getRuntime().availableProcessors());
   }

@@ -12,8 +12,8 @@ import java.util.Locale;
  * per proxied request by 17-20% against epoll in two benchmark series of three (docs/benchmarks.md),
  * but with Vert.x 5.0.7 and Netty 4.2.18 a few clients that reset the connection right after
  * sending their request, under load, went unnoticed until the request's deadline
- * (docs/operations.md), and a gateway must see a client leave at once. A transport named explicitly must be available, or the gateway does
- * not start.
+ * (docs/operations.md), and a gateway must see a client leave at once. A transport named
+ * explicitly must be available, or the gateway does not start.
  */
 public final class Transports {
   private static final String AUTO = "auto";
@@ -33,7 +33,7 @@ public final class Transports {
       case "nio":
         return Transport.NIO;
       default:
-        throw new IllegalArgumentException("unknown transport '" + configured + "'; expected one of " + ServerConfig.TRANSPORTS);
+        throw new IllegalArgumentException(ServerConfig.transportProblem(configured));
     }
   }
 

@@ -45,12 +45,11 @@ class TransportTest {
   }
 
   static void assumeAvailable(String transport) {
-    Transport t = switch (transport) {
-      case "io_uring" -> Transport.IO_URING;
-      case "epoll" -> Transport.EPOLL;
-      default -> Transport.NIO;
-    };
-    assumeTrue(t.available(), () -> transport + " is not available here: " + t.unavailabilityCause());
+    try {
+      Transports.choose(transport);
+    } catch (IllegalStateException unavailable) {
+      assumeTrue(false, unavailable::getMessage);
+    }
   }
 
   static String transportOf(TestGateway gw) {
