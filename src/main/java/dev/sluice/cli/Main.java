@@ -1,6 +1,7 @@
 package dev.sluice.cli;
 
 import dev.sluice.server.Gateway;
+import dev.sluice.server.Transports;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -13,6 +14,7 @@ public final class Main implements Runnable {
   CommandLine.Model.CommandSpec spec;
 
   public static void main(String[] args) {
+    Transports.preferOneShotPoll();
     int code = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
     if (code != 0 || args.length == 0 || !"serve".equals(args[0]) && !"sim".equals(args[0])) {
       System.exit(code);

@@ -1,10 +1,13 @@
 package dev.sluice.server;
 
 import dev.sluice.config.ServerConfig;
+import io.netty.channel.uring.IoUring;
 import io.vertx.core.Vertx;
 import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.transport.Transport;
 import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Which I/O transport the event loops use: {@code epoll}, {@code io_uring} or the JDK's {@code nio}.
@@ -16,7 +19,14 @@ import java.util.Locale;
  * explicitly must be available, or the gateway does not start.
  */
 public final class Transports {
+  private static final Logger LOG = LoggerFactory.getLogger(Transports.class);
   private static final String AUTO = "auto";
+  /** Netty's switch between one multishot POLLIN per connection (its default) and a one-shot POLLIN per wait. */
+  static final String MULTISHOT_POLL = "io.netty.iouring.pollAddMultishotEnabled";
+
+  static {
+    preferOneShotPoll();
+  }
 
   private Transports() {}
 
@@ -27,13 +37,33 @@ public final class Transports {
       case AUTO:
         return Transport.EPOLL.available() ? Transport.EPOLL : Transport.NIO;
       case "io_uring":
-        return require(Transport.IO_URING, name);
+        Transport uring = require(Transport.IO_URING, name);
+        if (IoUring.isPollAddMultishotEnabled()) {
+          LOG.warn("io_uring with multishot POLLIN ({}=true, or set before Sluice could): a client that resets"
+              + " right after its request may go unnoticed until its deadline (docs/operations.md)", MULTISHOT_POLL);
+        }
+        return uring;
       case "epoll":
         return require(Transport.EPOLL, name);
       case "nio":
         return Transport.NIO;
       default:
         throw new IllegalArgumentException(ServerConfig.transportProblem(configured));
+    }
+  }
+
+  /**
+   * Asks Netty's io_uring transport to arm a one-shot POLLIN each time a connection waits for input,
+   * in place of one multishot POLLIN per connection. With the multishot poll, under load, Vert.x 5.0.7
+   * on io_uring never learnt of a few clients that reset right after sending their request: their
+   * channels sat with a POLLIN armed that never completed ({@code bench/probes/ResetRepro.java}: 7 to
+   * 13 of 120 such clients; with one-shot polls none of 240). Netty reads the property once, when its
+   * io_uring classes load, which touching any of Vert.x's {@link Transport}s does; so the command line
+   * calls this first thing, and this class on loading. A value set with {@code -D} is kept.
+   */
+  public static void preferOneShotPoll() {
+    if (System.getProperty(MULTISHOT_POLL) == null) {
+      System.setProperty(MULTISHOT_POLL, "false");
     }
   }
 

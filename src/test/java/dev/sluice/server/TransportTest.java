@@ -11,6 +11,7 @@ import dev.sluice.provider.sim.SimStats;
 import dev.sluice.telemetry.Outcome;
 import dev.sluice.testing.SseEvents;
 import dev.sluice.testing.TestGateway;
+import io.netty.channel.uring.IoUring;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.transport.Transport;
 import java.io.IOException;
@@ -86,6 +87,34 @@ class TransportTest {
       gw.awaitAtRest();
       assertThat(SseEvents.record(gw.gateway(), c.id).outcome()).isEqualTo(Outcome.CLIENT_CLOSED);
       assertThat(c.seen.toString(StandardCharsets.UTF_8)).startsWith("HTTP/1.1 200");
+    }
+  }
+
+  /** The crowd of ClientDisconnectTest (which runs on auto) on the other transports. */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"nio", "io_uring"})
+  void aCrowdOfClientsLeavingInEveryWayComesToRest(String transport) throws Exception {
+    assumeAvailable(transport);
+    try (TestGateway gw = TestGateway.start(config(transport))) {
+      ClientDisconnectTest.crowdWithRandomDisconnectsComesToRest(gw);
+    }
+  }
+
+  @Test
+  void ioUringArmsOneShotPollsUnlessTheUserChoseOtherwise() {
+    assumeAvailable("io_uring");
+    Transports.choose("io_uring");
+    assertThat(IoUring.isPollAddMultishotEnabled()).as("Netty's multishot POLLIN, read when io_uring loaded").isFalse();
+    String set = System.getProperty(Transports.MULTISHOT_POLL);
+    try {
+      System.setProperty(Transports.MULTISHOT_POLL, "true");
+      Transports.preferOneShotPoll();
+      assertThat(System.getProperty(Transports.MULTISHOT_POLL)).as("a value set with -D is kept").isEqualTo("true");
+      System.clearProperty(Transports.MULTISHOT_POLL);
+      Transports.preferOneShotPoll();
+      assertThat(System.getProperty(Transports.MULTISHOT_POLL)).isEqualTo("false");
+    } finally {
+      System.setProperty(Transports.MULTISHOT_POLL, set);
     }
   }
 
