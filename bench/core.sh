@@ -13,6 +13,7 @@
 #   PREWARM [30]      seconds of the warm-up pass over every target and mode before measuring
 #   REPS [3]          repetitions of each A-B-C      RATES ["200 1000"]  requests/s of the fixed-rate runs
 #   MODES ["nonstream stream"]                        TARGETS ["direct nginx sluice"]
+#                     sluice_epoll, sluice_io_uring, sluice_nio: Sluice on that transport, on its own port
 #   SAT_DURATION [10] seconds per saturation run     SAT_CONNECTIONS [64]  wrk connections
 #   SAT_WARMUP [30]   unrecorded seconds of wrk per target before the first measured run
 #   RATES=" " MODES=" "  saturation only (~5 min with REPS=6)
@@ -62,6 +63,9 @@ for t in $TARGETS; do
   case "$t" in
     nginx) start_nginx ;;
     sluice) start_sluice ;;
+    # one Sluice per named transport, side by side in the same run (an A/B of transports)
+    sluice_*) SLUICE_TRANSPORT="${t#sluice_}" start_sluice_config "$t" "${SLUICE_CONFIG:-$BENCH_DIR/sluice-bench.yaml}" \
+      "$(transport_port "$t")" ;;
   esac
 done
 

@@ -160,12 +160,22 @@ d = json.load(sys.stdin)["models"]
 print(sum(d.get(m, 0) for m in sys.argv[1:]))' "$@"
 }
 
+transport_port() {   # transport_port sluice_TRANSPORT: the port of core.sh's Sluice on that transport
+  case "$1" in
+    sluice_epoll) echo 9103 ;;
+    sluice_io_uring) echo 9104 ;;
+    sluice_nio) echo 9105 ;;
+    *) die "unknown target '$1' (sluice_epoll, sluice_io_uring, sluice_nio)" ;;
+  esac
+}
+
 target_url() {
   case "$1" in
     direct) echo "http://127.0.0.1:$SIM_PORT" ;;
     nginx) echo "http://127.0.0.1:$NGINX_PORT" ;;
     sluice) echo "http://127.0.0.1:$SLUICE_PORT" ;;
-    *) die "unknown target '$1' (direct, nginx, sluice)" ;;
+    sluice_*) echo "http://127.0.0.1:$(transport_port "$1")" ;;
+    *) die "unknown target '$1' (direct, nginx, sluice, sluice_epoll, sluice_io_uring, sluice_nio)" ;;
   esac
 }
 
