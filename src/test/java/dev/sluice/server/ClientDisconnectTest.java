@@ -145,7 +145,11 @@ class ClientDisconnectTest {
 
   record SimSnapshot(long requests, long aborted, long open) {
     static SimSnapshot now() {
-      SimStats s = gw.sim().stats();
+      return of(gw);
+    }
+
+    static SimSnapshot of(TestGateway g) {
+      SimStats s = g.sim().stats();
       return new SimSnapshot(s.requests(), s.abortedByCaller(), s.open());
     }
   }
@@ -430,8 +434,7 @@ class ClientDisconnectTest {
    */
   static void crowdWithRandomDisconnectsComesToRest(TestGateway gw) throws Exception {
     int n = 200;
-    SimStats start = gw.sim().stats();
-    SimSnapshot before = new SimSnapshot(start.requests(), start.abortedByCaller(), start.open());
+    SimSnapshot before = SimSnapshot.of(gw);
     SplittableRandom rnd = new SplittableRandom(42);
     Behaviour[] plan = new Behaviour[n];
     int[] events = new int[n];

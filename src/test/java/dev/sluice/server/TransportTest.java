@@ -114,7 +114,11 @@ class TransportTest {
       Transports.preferOneShotPoll();
       assertThat(System.getProperty(Transports.MULTISHOT_POLL)).isEqualTo("false");
     } finally {
-      System.setProperty(Transports.MULTISHOT_POLL, set);
+      if (set == null) {
+        System.clearProperty(Transports.MULTISHOT_POLL);
+      } else {
+        System.setProperty(Transports.MULTISHOT_POLL, set);
+      }
     }
   }
 
