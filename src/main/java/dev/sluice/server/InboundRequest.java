@@ -60,8 +60,8 @@ final class InboundRequest {
     s.ledger().requestOpened();
     resp.putHeader(SluiceHeaders.REQUEST_ID, requestId);
     if (req.remoteAddress() == null) {
-      // a TCP peer whose address can no longer be read is gone: on io_uring the address is read
-      // lazily, so a client that resets right after its request shows this way. It left; it was not refused.
+      // a TCP peer whose address can no longer be read is gone: on io_uring a client that resets
+      // right after its request shows this way. It left; it was not refused.
       finish(Outcome.CLIENT_CLOSED, 499, null, "client_closed", "the client closed the connection before its request was read");
       req.connection().close();
       return;
