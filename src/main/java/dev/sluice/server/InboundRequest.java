@@ -62,7 +62,7 @@ final class InboundRequest {
     if (req.remoteAddress() == null) {
       // a TCP peer whose address can no longer be read is gone: on io_uring a client that resets
       // right after its request shows this way. It left; it was not refused.
-      finish(Outcome.CLIENT_CLOSED, 499, null, "client_closed", "the client closed the connection before its request was read");
+      clientLeft("the client closed the connection before its request was read");
       req.connection().close();
       return;
     }
@@ -111,7 +111,7 @@ final class InboundRequest {
     }
     resp.closeHandler(v -> {
       if (!done) {
-        finish(Outcome.CLIENT_CLOSED, 499, null, "client_closed", "the client closed the connection while sending");
+        clientLeft("the client closed the connection while sending");
       }
     });
     String expect = req.getHeader(HttpHeaders.EXPECT);
@@ -133,7 +133,7 @@ final class InboundRequest {
     });
     req.exceptionHandler(t -> {
       if (!done) {
-        finish(Outcome.CLIENT_CLOSED, 499, null, "client_closed", "the request failed while sending: " + t.getMessage());
+        clientLeft("the request failed while sending: " + t.getMessage());
       }
     });
     req.endHandler(v -> {
@@ -244,6 +244,11 @@ final class InboundRequest {
   private void shed(Admission.Decision d) {
     s.telemetry().shed(d.shedReason());
     reject(d.error(), false);
+  }
+
+  /** The client went away before its request was whole: recorded as client_closed (499). */
+  private void clientLeft(String message) {
+    finish(Outcome.CLIENT_CLOSED, 499, null, "client_closed", message);
   }
 
   private void finish(Outcome outcome, int status, Envelope env, String type, String message) {
