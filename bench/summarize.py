@@ -97,8 +97,9 @@ def header(meta, out_dir):
 def core(out_dir, meta):
     print("# Benchmark summary: direct vs. nginx vs. Sluice\n")
     print(header(meta, out_dir))
-    print(f"- per run: {meta.get('duration_s')} s measured after {meta.get('warmup_s')} s warm-up, "
-          f"{meta.get('reps')} repetition(s), model `{meta.get('model')}`")
+    if meta.get("duration_s") is not None:   # saturation-only runs (bench/probes/uring-polls.sh) have no fixed-rate runs
+        print(f"- per run: {meta.get('duration_s')} s measured after {meta.get('warmup_s')} s warm-up, "
+              f"{meta.get('reps')} repetition(s), model `{meta.get('model')}`")
     print("\nFigures are medians across repetitions, [min–max] across repetitions; latency is measured "
           "from each request's intended send time (open loop). 'added' = target median minus direct "
           "median, in ms.\n")

@@ -13,7 +13,8 @@ SAT_CONNECTIONS="${SAT_CONNECTIONS:-64}"
 command -v wrk >/dev/null || die "wrk is needed (apt-get install -y wrk)"
 
 bench_init "${OUT:-$BENCH_DIR/results/uring-polls-$(date +%Y%m%d-%H%M%S)}"
-write_meta uring-polls "reps=$REPS" "sat_duration_s=$SAT_DURATION" "sat_connections=$SAT_CONNECTIONS"
+write_meta uring-polls "reps=$REPS" "sat_tool=wrk" "sat_model=instant" "sat_duration_s=$SAT_DURATION" \
+  "sat_connections=$SAT_CONNECTIONS"
 start_sim "$BENCH_DIR/profiles/fast.yaml"
 start_nginx
 SLUICE_TRANSPORT=io_uring start_sluice_config oneshot "$BENCH_DIR/sluice-bench.yaml" 9104
@@ -22,25 +23,17 @@ SLUICE_JAVA_OPTS="$SLUICE_JAVA_OPTS -Dio.netty.iouring.pollAddMultishotEnabled=t
 SLUICE_TRANSPORT=epoll start_sluice_config epoll "$BENCH_DIR/sluice-bench.yaml" 9105
 
 saturate sat nginx 9101 oneshot 9104 multishot 9103 epoll 9105
-python3 - "$OUT" <<'PY' | tee "$OUT/summary.md"
+# the table of every gateway against nginx is summarize.py's; only the pair below is this probe's own
+python3 "$BENCH_DIR/summarize.py" "$OUT" | tee "$OUT/summary.md"
+python3 - "$OUT" <<'PY' | tee -a "$OUT/summary.md"
 import glob, json, os, statistics as st, sys
 d = sys.argv[1]
-runs = {t: [json.load(open(p)) for p in sorted(glob.glob(os.path.join(d, "sat-%s-rep*.json" % t)))]
-        for t in ("nginx", "oneshot", "multishot", "epoll")}
-def cpu(r):
-    return r.get("proxy_cpu_us_per_request")
-print("| gateway | CPU µs per request, median [min–max] | vs. nginx by CPU, per repetition | req/s |")
-print("|---|---|---|---|")
-for t, rs in runs.items():
-    c = [cpu(r) for r in rs if cpu(r)]
-    ratio = [100 * cpu(n) / cpu(r) for n, r in zip(runs["nginx"], rs) if cpu(n) and cpu(r)]
-    tp = [r["throughput_rps"] for r in rs]
-    if c and ratio:
-        print("| %s | %.1f [%.1f–%.1f] | %.1f%% [%.0f–%.0f%%] | %.0f |" % (t, st.median(c), min(c), max(c),
-              st.median(ratio), min(ratio), max(ratio), st.median(tp)))
-pairs = [100 * (cpu(o) / cpu(m) - 1) for o, m in zip(runs["oneshot"], runs["multishot"]) if cpu(o) and cpu(m)]
+def cpu(name):
+    return [json.load(open(p)).get("proxy_cpu_us_per_request")
+            for p in sorted(glob.glob(os.path.join(d, "sat-%s-rep*.json" % name)))]
+pairs = [100 * (o / m - 1) for o, m in zip(cpu("oneshot"), cpu("multishot")) if o and m]
 if pairs:
-    print("\none-shot over multishot CPU, per repetition: " + ", ".join("%+.1f%%" % x for x in pairs)
+    print("one-shot over multishot CPU, per repetition: " + ", ".join("%+.1f%%" % x for x in pairs)
           + "; median %+.1f%%" % st.median(pairs))
 PY
 log "done: $OUT/summary.md"
