@@ -14,6 +14,7 @@
 #   REPS [3]          repetitions of each A-B-C      RATES ["200 1000"]  requests/s of the fixed-rate runs
 #   MODES ["nonstream stream"]                        TARGETS ["direct nginx sluice"]
 #                     sluice_epoll, sluice_io_uring, sluice_nio: Sluice on that transport, on its own port
+#                     floor_netty, floor_vertx: bench/probes/ProxyFloor.java, a proxy without Sluice's logic
 #   SAT_DURATION [10] seconds per saturation run     SAT_CONNECTIONS [64]  wrk connections
 #   SAT_WARMUP [30]   unrecorded seconds of wrk per target before the first measured run
 #   RATES=" " MODES=" "  saturation only (~5 min with REPS=6)
@@ -66,6 +67,8 @@ for t in $TARGETS; do
     # one Sluice per named transport, side by side in the same run (an A/B of transports)
     sluice_*) SLUICE_TRANSPORT="${t#sluice_}" start_sluice_config "$t" "${SLUICE_CONFIG:-$BENCH_DIR/sluice-bench.yaml}" \
       "$(transport_port "$t")" ;;
+    # a proxy without Sluice's logic (bench/probes/ProxyFloor.java): what the stack alone costs
+    floor_*) start_floor "${t#floor_}" ;;
   esac
 done
 
