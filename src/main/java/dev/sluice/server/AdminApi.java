@@ -8,6 +8,7 @@ import dev.sluice.store.LogFilter;
 import dev.sluice.store.LogStats;
 import dev.sluice.store.RequestLogReader;
 import dev.sluice.telemetry.Outcome;
+import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
@@ -22,7 +23,9 @@ import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * The operator's HTTP surface: {@code /metrics} (Prometheus) and {@code /admin/*} (request log,
@@ -257,6 +260,7 @@ final class AdminApi {
     HttpServerResponse resp = ctx.response();
     resp.setChunked(true).putHeader(HttpHeaders.CONTENT_TYPE, "application/x-ndjson");
     RequestLogReader reader = s.observability().reader();
+    Context loop = vertx.getOrCreateContext(); // the request's event loop: the only thread that writes to it
     vertx.executeBlocking(() -> {
       Buffer[] chunk = {Buffer.buffer(64 * 1024)};
       long n = reader.export(f, row -> {
@@ -265,12 +269,12 @@ final class AdminApi {
         }
         chunk[0].appendString(row.encode()).appendByte((byte) '\n');
         if (chunk[0].length() >= 60 * 1024) {
-          send(resp, chunk[0]);
+          send(loop, resp, chunk[0]);
           chunk[0] = Buffer.buffer(64 * 1024);
         }
       });
       if (chunk[0].length() > 0) {
-        send(resp, chunk[0]);
+        send(loop, resp, chunk[0]);
       }
       return n;
     }, false).onComplete(ar -> {
@@ -286,20 +290,34 @@ final class AdminApi {
     });
   }
 
-  /** Writes from the worker thread and waits while the client's queue is full. */
-  private static void send(HttpServerResponse resp, Buffer b) {
-    resp.write(b);
-    if (resp.writeQueueFull()) {
-      CompletableFuture<Void> drained = new CompletableFuture<>();
-      resp.drainHandler(v -> drained.complete(null));
-      resp.closeHandler(v -> drained.complete(null));
-      if (resp.writeQueueFull()) {
-        try {
-          drained.get(60, TimeUnit.SECONDS);
-        } catch (Exception e) {
-          throw new ClientGone();
-        }
+  /**
+   * Hands a chunk from the worker thread to the request's event loop, which writes it and, when the
+   * client's queue is full, sets the handlers that tell the worker to go on: a response and its
+   * handlers belong to that loop, never to the worker. Waits until the loop has taken the chunk and,
+   * when the queue is full, until it drains or the client goes.
+   */
+  private static void send(Context loop, HttpServerResponse resp, Buffer b) {
+    CompletableFuture<Void> taken = new CompletableFuture<>();
+    loop.runOnContext(v -> {
+      if (resp.closed()) {
+        taken.complete(null); // the worker's next row sees the closed response and stops
+        return;
       }
+      resp.write(b);
+      if (resp.writeQueueFull()) {
+        resp.drainHandler(x -> taken.complete(null));
+        resp.closeHandler(x -> taken.complete(null));
+      } else {
+        taken.complete(null);
+      }
+    });
+    try {
+      taken.get(60, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ClientGone();
+    } catch (ExecutionException | TimeoutException e) {
+      throw new ClientGone();
     }
   }
 
