@@ -14,7 +14,8 @@
 #   REPS [3]          repetitions of each A-B-C      RATES ["200 1000"]  requests/s of the fixed-rate runs
 #   MODES ["nonstream stream"]                        TARGETS ["direct nginx sluice"]
 #                     sluice_epoll, sluice_io_uring, sluice_nio: Sluice on that transport, on its own port
-#                     floor_netty, floor_vertx: bench/probes/ProxyFloor.java, a proxy without Sluice's logic
+#                     floor_netty, floor_vertx, floor_vertx_strict: bench/probes/ProxyFloor.java, a proxy
+#                     without Sluice's logic (plain Netty; plain Vert.x; Vert.x in strict thread mode)
 #   SAT_DURATION [10] seconds per saturation run     SAT_CONNECTIONS [64]  wrk connections
 #   SAT_WARMUP [30]   unrecorded seconds of wrk per target before the first measured run
 #   RATES=" " MODES=" "  saturation only (~5 min with REPS=6)

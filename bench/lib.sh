@@ -160,13 +160,13 @@ d = json.load(sys.stdin)["models"]
 print(sum(d.get(m, 0) for m in sys.argv[1:]))' "$@"
 }
 
-start_floor() {   # start_floor netty|vertx: bench/probes/ProxyFloor.java, a proxy without Sluice's logic
+start_floor() {   # start_floor netty|vertx|vertx_strict: bench/probes/ProxyFloor.java, a proxy without Sluice's logic
   local kind="$1" port
   port="$(floor_port "floor_$kind")"
   port_in_use "$port" && die "port $port is taken"
   # shellcheck disable=SC2086
   start_bg "floor_$kind" "$CORE_PROXY" java $SLUICE_JAVA_OPTS -cp "$JAR" "$BENCH_DIR/probes/ProxyFloor.java" \
-    "$kind" "$port" "$SIM_PORT"
+    "${kind/_/-}" "$port" "$SIM_PORT"
   wait_http "http://127.0.0.1:$port/health" "floor_$kind" "$LAST_PID"
   log "floor_$kind up on :$port (pid $LAST_PID, core $CORE_PROXY)"
 }
@@ -175,7 +175,8 @@ floor_port() {   # floor_port floor_KIND: the port of core.sh's floor proxy of t
   case "$1" in
     floor_netty) echo 9132 ;;
     floor_vertx) echo 9142 ;;
-    *) die "unknown target '$1' (floor_netty, floor_vertx)" ;;
+    floor_vertx_strict) echo 9152 ;;
+    *) die "unknown target '$1' (floor_netty, floor_vertx, floor_vertx_strict)" ;;
   esac
 }
 
@@ -195,7 +196,7 @@ target_url() {
     sluice) echo "http://127.0.0.1:$SLUICE_PORT" ;;
     sluice_*) echo "http://127.0.0.1:$(transport_port "$1")" ;;
     floor_*) echo "http://127.0.0.1:$(floor_port "$1")" ;;
-    *) die "unknown target '$1' (direct, nginx, sluice, sluice_epoll, sluice_io_uring, sluice_nio, floor_netty, floor_vertx)" ;;
+    *) die "unknown target '$1' (direct, nginx, sluice, sluice_epoll, sluice_io_uring, sluice_nio, floor_netty, floor_vertx, floor_vertx_strict)" ;;
   esac
 }
 

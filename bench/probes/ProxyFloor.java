@@ -38,6 +38,9 @@ import java.util.ArrayDeque;
  *       connection on the same loop; the request is aggregated (as Sluice must, to read the model),
  *       the answer is relayed as it arrives and flushed when a read from the upstream ends.
  *   <li>{@code vertx}: Vert.x's HTTP server and pooled HTTP client, the layers Sluice is built on.
+ *   <li>{@code vertx-strict}: the same with the server in Vert.x's strict thread mode (responses
+ *       written straight to the channel, not through a queue for writes from other threads), as
+ *       Sluice runs it.
  * </ul>
  *
  * <p>Measured beside nginx and Sluice at saturation (CPU per request), the three gaps tell where a
@@ -58,8 +61,9 @@ public class ProxyFloor {
     int upstream = args.length > 2 ? Integer.parseInt(args[2]) : 9100;
     switch (kind) {
       case "netty" -> netty(port, upstream);
-      case "vertx" -> vertx(port, upstream);
-      default -> throw new IllegalArgumentException("netty or vertx, not " + kind);
+      case "vertx" -> vertx(port, upstream, false);
+      case "vertx-strict" -> vertx(port, upstream, true);
+      default -> throw new IllegalArgumentException("netty, vertx or vertx-strict, not " + kind);
     }
     System.out.println(kind + " proxy on :" + port + " -> :" + upstream);
   }
@@ -182,13 +186,13 @@ public class ProxyFloor {
 
   // --- plain Vert.x --------------------------------------------------------------------------
 
-  static void vertx(int port, int upstream) throws Exception {
+  static void vertx(int port, int upstream, boolean strict) throws Exception {
     Vertx vertx = Vertx.builder().with(new VertxOptions().setEventLoopPoolSize(1).setPreferNativeTransport(true))
         .withTransport(Transport.EPOLL).build();
     HttpClient client = vertx.createHttpClient(new HttpClientOptions().setTcpNoDelay(true).setKeepAlive(true),
         new PoolOptions().setHttp1MaxSize(20_000));
     RequestOptions target = new RequestOptions().setHost("127.0.0.1").setPort(upstream);
-    vertx.createHttpServer(new HttpServerOptions().setTcpNoDelay(true).setAcceptBacklog(4096))
+    vertx.createHttpServer(new HttpServerOptions().setTcpNoDelay(true).setAcceptBacklog(4096).setStrictThreadMode(strict))
         .requestHandler(req -> req.body().onSuccess(body -> {
           var out = req.response();
           client.request(new RequestOptions(target).setMethod(req.method()).setURI(req.uri())).onSuccess(up -> {
