@@ -20,12 +20,15 @@ import java.util.List;
  * warms up), and the wall time, which also holds the file system's share. Run from the project root
  * after a build, on a core of its own; repeat and interleave, the figures move by 10–17% run to run:
  *
- * <pre>for s in first both auto-ts ts none literal; do taskset -c 1 java -cp target/sluice.jar bench/probes/RowCostBench.java $s; done</pre>
+ * <pre>for s in first both auto-ts ts none literal pack json; do taskset -c 1 java -cp target/sluice.jar bench/probes/RowCostBench.java $s; done</pre>
  *
  * Shapes: {@code first} (the first schema: AUTOINCREMENT, indexes on ts and (model, ts)),
  * {@code auto-ts} (AUTOINCREMENT, ts index), {@code both} (no AUTOINCREMENT, both indexes),
  * {@code ts} (migration 2: no AUTOINCREMENT, ts index), {@code none} (no index), {@code literal} (no
  * index, and the same values written into the statement instead of bound: what binding costs).
+ * Two ways to bind less, each with the ts index: {@code pack} (12 columns bound, the 11 rarely
+ * filtered fields packed into one JSON text built here) and {@code json} (one parameter per batch,
+ * the batch as a JSON array of rows that SQLite takes apart with {@code json_each}).
  */
 public class RowCostBench {
   private static final String COLUMNS = "request_id TEXT NOT NULL, ts BIGINT NOT NULL, key_id TEXT, endpoint TEXT,"
@@ -41,21 +44,121 @@ public class RowCostBench {
       + " ('req_19a2b3c4d5e6', 1795000000000, NULL, '/v1/chat/completions', 'instant', 'up', 'up/instant', 200,"
       + " 'success', NULL, NULL, 1.234, NULL, 1, 'up/instant:200', 0, 0, NULL, 12, 40, 170000.0, 'normal', 0.12)";
 
+  private static final String PACKED_COLUMNS = "request_id TEXT NOT NULL, ts BIGINT NOT NULL, key_id TEXT, model TEXT,"
+      + " provider TEXT, deployment TEXT, status INTEGER NOT NULL, outcome TEXT NOT NULL, error_type TEXT,"
+      + " latency_ms DOUBLE PRECISION NOT NULL, first_token_ms DOUBLE PRECISION, attempts INTEGER NOT NULL, detail TEXT";
+  private static final String PACKED_INSERT = "INSERT INTO request_log (request_id, ts, key_id, model, provider,"
+      + " deployment, status, outcome, error_type, latency_ms, first_token_ms, attempts, detail)"
+      + " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
+  /** The 23 columns of the log, taken from the i-th element of each row of a JSON array of rows. */
+  private static final String JSON_INSERT = "INSERT INTO request_log (request_id, ts, key_id, endpoint, model,"
+      + " provider, deployment, status, outcome, error_type, error_message, latency_ms, first_token_ms, attempts, route,"
+      + " hedged, stream, cache, prompt_tokens, completion_tokens, deadline_ms, priority, overhead_ms) SELECT "
+      + String.join(",", java.util.stream.IntStream.range(0, 23).mapToObj(i -> "value->>" + i).toList())
+      + " FROM json_each(?)";
+
+  private static void insertPacked(PreparedStatement ps, List<RequestRecord> batch) throws java.sql.SQLException {
+    StringBuilder detail = new StringBuilder(256);
+    for (RequestRecord r : batch) {
+      ps.setString(1, r.id());
+      ps.setLong(2, r.startEpochMillis());
+      ps.setString(3, r.keyId());
+      ps.setString(4, r.model());
+      ps.setString(5, r.provider());
+      ps.setString(6, r.deployment());
+      ps.setInt(7, r.status());
+      ps.setString(8, r.outcome().label());
+      ps.setString(9, r.errorType());
+      ps.setDouble(10, r.latencyMs());
+      if (r.firstTokenMs() < 0) {
+        ps.setNull(11, java.sql.Types.DOUBLE);
+      } else {
+        ps.setDouble(11, r.firstTokenMs());
+      }
+      ps.setInt(12, r.attempts());
+      detail.setLength(0);
+      detail.append("{\"endpoint\":");
+      text(detail, r.endpoint());
+      detail.append(",\"error_message\":");
+      text(detail, r.errorMessage());
+      detail.append(",\"route\":");
+      text(detail, r.route());
+      detail.append(",\"hedged\":").append(r.hedged()).append(",\"stream\":").append(r.stream()).append(",\"cache\":");
+      text(detail, r.cache());
+      detail.append(",\"prompt_tokens\":").append(r.promptTokens()).append(",\"completion_tokens\":")
+          .append(r.completionTokens()).append(",\"deadline_ms\":").append(r.deadlineMs()).append(",\"priority\":");
+      text(detail, r.priority());
+      detail.append(",\"overhead_ms\":").append(r.overheadMs()).append('}');
+      ps.setString(13, detail.toString());
+      ps.addBatch();
+    }
+    ps.executeBatch();
+  }
+
+  private static String jsonRows(List<RequestRecord> batch) {
+    StringBuilder b = new StringBuilder(batch.size() * 256).append('[');
+    for (RequestRecord r : batch) {
+      b.append(b.length() > 1 ? ",[" : "[");
+      text(b, r.id());
+      b.append(',').append(r.startEpochMillis()).append(',');
+      for (String v : new String[] {r.keyId(), r.endpoint(), r.model(), r.provider(), r.deployment()}) {
+        text(b, v);
+        b.append(',');
+      }
+      b.append(r.status()).append(',');
+      text(b, r.outcome().label());
+      b.append(',');
+      text(b, r.errorType());
+      b.append(',');
+      text(b, r.errorMessage());
+      b.append(',').append(r.latencyMs()).append(',').append(r.firstTokenMs() < 0 ? "null" : r.firstTokenMs())
+          .append(',').append(r.attempts()).append(',');
+      text(b, r.route());
+      b.append(',').append(r.hedged() ? 1 : 0).append(',').append(r.stream() ? 1 : 0).append(',');
+      text(b, r.cache());
+      b.append(',').append(r.promptTokens()).append(',').append(r.completionTokens()).append(',')
+          .append(r.deadlineMs()).append(',');
+      text(b, r.priority());
+      b.append(',').append(r.overheadMs()).append(']');
+    }
+    return b.append(']').toString();
+  }
+
+  /** A JSON string (or null); the probe's values need no escapes beyond quotes and backslashes. */
+  private static void text(StringBuilder b, String s) {
+    if (s == null) {
+      b.append("null");
+      return;
+    }
+    b.append('"');
+    for (int i = 0; i < s.length(); i++) {
+      char ch = s.charAt(i);
+      if (ch == '"' || ch == '\\') {
+        b.append('\\');
+      }
+      b.append(ch);
+    }
+    b.append('"');
+  }
+
   public static void main(String[] args) throws Exception {
     String shape = args.length > 0 ? args[0] : "ts";
-    if (!List.of("first", "both", "auto-ts", "ts", "none", "literal").contains(shape)) {
-      throw new IllegalArgumentException("unknown shape " + shape + ": first, both, auto-ts, ts, none or literal");
+    if (!List.of("first", "both", "auto-ts", "ts", "none", "literal", "pack", "json").contains(shape)) {
+      throw new IllegalArgumentException("unknown shape " + shape + ": first, both, auto-ts, ts, none, literal, pack"
+          + " or json");
     }
     int rows = args.length > 1 ? Integer.parseInt(args[1]) : 300_000;
     boolean auto = shape.equals("first") || shape.equals("auto-ts");
     boolean literal = shape.equals("literal");
+    boolean pack = shape.equals("pack");
+    boolean json = shape.equals("json");
     boolean tsIndex = !shape.equals("none") && !literal;
     boolean modelIndex = shape.equals("first") || shape.equals("both");
     Path file = Files.createTempFile("rowcost-", ".db");
     try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file + "?journal_mode=WAL&synchronous=NORMAL")) {
       try (Statement st = c.createStatement()) {
         st.execute("CREATE TABLE request_log (id INTEGER PRIMARY KEY" + (auto ? " AUTOINCREMENT" : "") + ", "
-            + COLUMNS + ")");
+            + (pack ? PACKED_COLUMNS : COLUMNS) + ")");
         if (tsIndex) {
           st.execute("CREATE INDEX request_log_ts ON request_log (ts)");
         }
@@ -68,7 +171,8 @@ public class RowCostBench {
       long ts = System.currentTimeMillis();
       long wall0 = 0;
       long cpu0 = 0;
-      try (PreparedStatement ps = literal ? c.prepareStatement(LITERAL_INSERT) : RequestLog.prepareInsert(c)) {
+      String sql = literal ? LITERAL_INSERT : pack ? PACKED_INSERT : json ? JSON_INSERT : null;
+      try (PreparedStatement ps = sql != null ? c.prepareStatement(sql) : RequestLog.prepareInsert(c)) {
         List<RequestRecord> batch = new ArrayList<>(100);
         for (int i = 0; i < rows; i++) {
           if (i == rows / 2) {
@@ -88,6 +192,11 @@ public class RowCostBench {
                 ps.addBatch();
               }
               ps.executeBatch();
+            } else if (pack) {
+              insertPacked(ps, batch);
+            } else if (json) {
+              ps.setString(1, jsonRows(batch));
+              ps.executeUpdate();
             } else {
               RequestLog.insert(ps, batch);
             }
