@@ -166,7 +166,7 @@ start_floor() {   # start_floor netty|vertx|vertx_strict: bench/probes/ProxyFloo
   port_in_use "$port" && die "port $port is taken"
   # shellcheck disable=SC2086
   start_bg "floor_$kind" "$CORE_PROXY" java $SLUICE_JAVA_OPTS -cp "$JAR" "$BENCH_DIR/probes/ProxyFloor.java" \
-    "${kind/_/-}" "$port" "$SIM_PORT"
+    "$kind" "$port" "$SIM_PORT"
   wait_http "http://127.0.0.1:$port/health" "floor_$kind" "$LAST_PID"
   log "floor_$kind up on :$port (pid $LAST_PID, core $CORE_PROXY)"
 }

@@ -38,7 +38,7 @@ import java.util.ArrayDeque;
  *       connection on the same loop; the request is aggregated (as Sluice must, to read the model),
  *       the answer is relayed as it arrives and flushed when a read from the upstream ends.
  *   <li>{@code vertx}: Vert.x's HTTP server and pooled HTTP client, the layers Sluice is built on.
- *   <li>{@code vertx-strict}: the same with the server in Vert.x's strict thread mode (responses
+ *   <li>{@code vertx_strict}: the same with the server in Vert.x's strict thread mode (responses
  *       written straight to the channel, not through a queue for writes from other threads), as
  *       Sluice runs it.
  * </ul>
@@ -62,8 +62,8 @@ public class ProxyFloor {
     switch (kind) {
       case "netty" -> netty(port, upstream);
       case "vertx" -> vertx(port, upstream, false);
-      case "vertx-strict" -> vertx(port, upstream, true);
-      default -> throw new IllegalArgumentException("netty, vertx or vertx-strict, not " + kind);
+      case "vertx_strict" -> vertx(port, upstream, true);
+      default -> throw new IllegalArgumentException("netty, vertx or vertx_strict, not " + kind);
     }
     System.out.println(kind + " proxy on :" + port + " -> :" + upstream);
   }
@@ -119,8 +119,7 @@ public class ProxyFloor {
         client.connect("127.0.0.1", upstreamPort).addListener((ChannelFutureListener) f -> {
           connecting = false;
           if (!f.isSuccess()) {
-            waiting.forEach(ReferenceCountUtil::release);
-            waiting.clear();
+            dropWaiting();
             ctx.close();
             return;
           }
@@ -138,8 +137,7 @@ public class ProxyFloor {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-      waiting.forEach(ReferenceCountUtil::release);
-      waiting.clear();
+      dropWaiting();
       if (up != null) {
         up.close();
       }
@@ -148,6 +146,11 @@ public class ProxyFloor {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
       ctx.close();
+    }
+
+    private void dropWaiting() {
+      waiting.forEach(ReferenceCountUtil::release);
+      waiting.clear();
     }
   }
 
