@@ -4,13 +4,17 @@ import dev.sluice.config.Timeouts;
 import java.util.function.LongSupplier;
 
 /**
- * The four guards of one attempt (DESIGN.md 2.2) as a small state machine over at most two timers:
- * a phase timer (connect, then first byte or first token, then idle between chunks) and a total
- * timer. A guard that would fire at or after the request's deadline is not armed at all: the
- * request's own deadline timer fires first and names the right cause.
+ * The four guards of one attempt (DESIGN.md 2.2) as a small state machine over one timer: the
+ * phase guard (connect, then first byte or first token, then idle between chunks) and the total
+ * share it, and it is armed for whichever is due first. A guard that would fire at or after the
+ * request's deadline is not armed at all: the request's own deadline timer fires first and names
+ * the right cause; a phase guard due at or after the total leaves the total to name it.
  *
- * <p>The idle guard is lazy: a chunk only records the time, and when the timer fires it re-arms for
- * the remainder if a chunk arrived meanwhile. One timer per idle window instead of one per chunk.
+ * <p>The timer is lazy. A phase change or a chunk only records what is due; the timer is moved only
+ * when something became due earlier than it is set for. When it fires early (the phase moved on, or
+ * a chunk arrived since), it re-arms for what is due now. So a request that ends in its first phase
+ * arms one timer, not one per phase and one for the total, and a stream arms one per idle window,
+ * not one per chunk.
  *
  * <p>Not thread-safe: an attempt lives on one event loop.
  */
@@ -20,20 +24,25 @@ public final class AttemptGuards {
     void onExpired(Guard guard, long limitNanos);
   }
 
+  private static final long NEVER = Long.MAX_VALUE;
+
   private final Scheduler scheduler;
   private final LongSupplier clock;
   private final Timeouts timeouts;
   private final Deadline deadline;
   private final boolean stream;
   private final Listener listener;
+  private final Runnable onTimer = this::timerFired;
 
   private long startNanos;
-  private long totalAtNanos = Long.MAX_VALUE;
+  private long totalNanos;
+  private long totalAtNanos = NEVER;
   private Guard phase;
   private long phaseLimitNanos;
-  private long lastActivityNanos;
-  private long phaseTimer = -1;
-  private long totalTimer = -1;
+  /** When the phase's limit is counted from: the attempt's start, or the last chunk for idle. */
+  private long phaseFromNanos;
+  private long timer = -1;
+  private long timerAtNanos = NEVER;
   private boolean done;
   private boolean idlePaused;
 
@@ -48,14 +57,10 @@ public final class AttemptGuards {
 
   public void start() {
     startNanos = clock.getAsLong();
-    long total = timeouts.totalFor(stream).toNanos();
-    long totalAt = saturatedAdd(startNanos, total);
+    totalNanos = timeouts.totalFor(stream).toNanos();
+    long totalAt = saturatedAdd(startNanos, totalNanos);
     if (totalAt < deadline.atNanos()) {
       totalAtNanos = totalAt;
-      totalTimer = scheduler.schedule(total, () -> {
-        totalTimer = -1;
-        fire(Guard.TOTAL, total);
-      });
     }
     enter(Guard.CONNECT, timeouts.connect().toNanos(), startNanos);
   }
@@ -84,7 +89,9 @@ public final class AttemptGuards {
 
   /** A chunk arrived. */
   public void activity() {
-    lastActivityNanos = clock.getAsLong();
+    if (phase == Guard.IDLE) {
+      phaseFromNanos = clock.getAsLong();
+    }
   }
 
   /**
@@ -97,16 +104,19 @@ public final class AttemptGuards {
 
   public void resumeIdle() {
     idlePaused = false;
-    lastActivityNanos = clock.getAsLong();
+    if (!done && phase == Guard.IDLE) {
+      phaseFromNanos = clock.getAsLong();
+      armBy(nextDue());
+    }
   }
 
   /** The attempt ended (any way): disarm everything. Idempotent. */
   public void stop() {
     done = true;
-    cancelPhase();
-    if (totalTimer != -1) {
-      scheduler.cancel(totalTimer);
-      totalTimer = -1;
+    if (timer != -1) {
+      scheduler.cancel(timer);
+      timer = -1;
+      timerAtNanos = NEVER;
     }
   }
 
@@ -115,61 +125,65 @@ public final class AttemptGuards {
   }
 
   public boolean armed() {
-    return phaseTimer != -1 || totalTimer != -1;
+    return timer != -1;
   }
 
   private void enterIdle() {
-    lastActivityNanos = clock.getAsLong();
-    enter(Guard.IDLE, timeouts.idle().toNanos(), lastActivityNanos);
+    enter(Guard.IDLE, timeouts.idle().toNanos(), clock.getAsLong());
   }
 
   private void enter(Guard guard, long limitNanos, long fromNanos) {
-    cancelPhase();
     phase = guard;
     phaseLimitNanos = limitNanos;
-    arm(saturatedAdd(fromNanos, limitNanos));
+    phaseFromNanos = fromNanos;
+    armBy(nextDue());
   }
 
-  private void arm(long atNanos) {
-    if (atNanos >= deadline.atNanos() || atNanos >= totalAtNanos) {
-      return; // an outer timer fires first
+  /** When the phase guard is due; NEVER while idle is paused or when an outer timer fires first. */
+  private long phaseDue() {
+    if (phase == Guard.IDLE && idlePaused) {
+      return NEVER;
     }
-    long delay = Math.max(0, atNanos - clock.getAsLong());
-    phaseTimer = scheduler.schedule(delay, this::phaseFired);
+    long due = saturatedAdd(phaseFromNanos, phaseLimitNanos);
+    return due >= deadline.atNanos() || due >= totalAtNanos ? NEVER : due;
   }
 
-  private void phaseFired() {
-    phaseTimer = -1;
+  private long nextDue() {
+    return Math.min(phaseDue(), totalAtNanos);
+  }
+
+  /** Makes sure the timer fires no later than {@code due}; a timer set earlier is left to re-arm when it fires. */
+  private void armBy(long due) {
+    if (due == NEVER || due >= timerAtNanos) {
+      return;
+    }
+    if (timer != -1) {
+      scheduler.cancel(timer);
+    }
+    timerAtNanos = due;
+    timer = scheduler.schedule(Math.max(0, due - clock.getAsLong()), onTimer);
+  }
+
+  private void timerFired() {
+    timer = -1;
+    timerAtNanos = NEVER;
     if (done) {
       return;
     }
-    if (phase == Guard.IDLE) {
-      if (idlePaused) {
-        arm(saturatedAdd(clock.getAsLong(), phaseLimitNanos));
-        return;
-      }
-      long due = saturatedAdd(lastActivityNanos, phaseLimitNanos);
-      if (clock.getAsLong() < due) {
-        arm(due);
-        return;
-      }
+    long now = clock.getAsLong();
+    long phaseDue = phaseDue();
+    if (now >= phaseDue) {
+      fire(phase, phaseLimitNanos);
+    } else if (now >= totalAtNanos) {
+      fire(Guard.TOTAL, totalNanos);
+    } else {
+      armBy(nextDue());
     }
-    fire(phase, phaseLimitNanos);
   }
 
   private void fire(Guard guard, long limitNanos) {
-    if (done) {
-      return;
-    }
     stop();
     listener.onExpired(guard, limitNanos);
-  }
-
-  private void cancelPhase() {
-    if (phaseTimer != -1) {
-      scheduler.cancel(phaseTimer);
-      phaseTimer = -1;
-    }
   }
 
   private static long saturatedAdd(long a, long b) {

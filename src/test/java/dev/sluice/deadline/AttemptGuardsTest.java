@@ -229,13 +229,50 @@ class AttemptGuardsTest {
     for (long t = 101; t <= 4100; t++) {
       at(t);
       g.activity();
-      assertThat(scheduler.armed()).as("at most the phase timer and the total timer").isLessThanOrEqualTo(2);
+      assertThat(scheduler.armed()).as("one timer for idle and total").isEqualTo(1);
     }
     int reArms = scheduler.scheduled - scheduledAfterFirstToken;
     assertThat(reArms).as("timers scheduled for 4000 chunks over 8 idle windows").isBetween(7, 9);
     assertThat(fired).isEmpty();
     at(4600);
     assertFiredOnce(Guard.IDLE, T.idle(), 4600);
+  }
+
+  @ParameterizedTest(name = "stream={0}")
+  @ValueSource(booleans = {false, true})
+  void withTheDefaultTimeoutsAFastAttemptArmsOneTimerForAllFourGuards(boolean stream) {
+    // connect 5 s is due first and stays armed: first byte / token, idle and total are all due later
+    AttemptGuards g = guards(Timeouts.DEFAULTS, Deadline.none(clock, t0), stream);
+    g.start();
+    at(5);
+    g.connected();
+    at(10);
+    g.headers();
+    g.firstToken();
+    g.activity();
+    at(20);
+    g.activity();
+    assertThat(scheduler.armed()).as("one timer guards the phase and the total").isEqualTo(1);
+    g.stop();
+    assertThat(scheduler.scheduled).as("timers ever scheduled").isEqualTo(1);
+    assertAllDisarmed(g);
+  }
+
+  @Test
+  void aTimerSetForALaterGuardIsMovedWhenAnEarlierOneBecomesDue() {
+    // connect (1 s) is armed; the first token at 100 ms makes idle due at 600 ms, before it
+    AttemptGuards g = guards(true);
+    g.start();
+    g.connected();
+    at(100);
+    g.firstToken();
+    assertThat(scheduler.armed()).isEqualTo(1);
+    at(599);
+    advanceNanos(MS - 1);
+    assertThat(fired).isEmpty();
+    advanceNanos(1);
+    assertFiredOnce(Guard.IDLE, T.idle(), 600);
+    assertAllDisarmed(g);
   }
 
   @ParameterizedTest(name = "stream={0}")
@@ -298,7 +335,7 @@ class AttemptGuardsTest {
     g.pauseIdle();
     at(19_000); // far beyond idle, not beyond stream total
     assertThat(fired).as("a paused idle guard must not fire").isEmpty();
-    assertThat(scheduler.armed()).as("paused: still guarded by total, idle waits to re-check").isLessThanOrEqualTo(2);
+    assertThat(scheduler.armed()).as("paused: still guarded by total").isEqualTo(1);
     at(19_200);
     g.resumeIdle();
     at(19_699);
