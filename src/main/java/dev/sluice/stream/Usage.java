@@ -25,8 +25,9 @@ public record Usage(int promptTokens, int completionTokens) {
 
   /**
    * From a non-streaming answer: the top-level {@code usage} object. OpenAI-compatible servers put
-   * it last, so the body is searched from its end and only that object is parsed; a body without it
-   * costs one backwards scan.
+   * it last, so the body is searched from its end and only that object is read (by
+   * {@link UsageMember}, or by a JSON parser when it has an unusual shape); a body without it costs
+   * one backwards scan.
    */
   public static Usage ofAnswer(Buffer body) {
     if (body == null || body.length() == 0) {
@@ -36,9 +37,15 @@ public record Usage(int promptTokens, int completionTokens) {
     if (at < 0) {
       return UNKNOWN;
     }
-    // parse {"usage": ...} by wrapping the member in braces
     int end = body.length();
     byte[] member = body.getBytes(at, end);
+    Usage quick = UsageMember.read(member);
+    return quick != null ? quick : parsed(member, body);
+  }
+
+  /** What a JSON parser reads from the member {@code "usage": ...} of {@code body}. */
+  static Usage parsed(byte[] member, Buffer body) {
+    // parse {"usage": ...} by wrapping the member in braces
     byte[] wrapped = new byte[member.length + 1];
     wrapped[0] = '{';
     System.arraycopy(member, 0, wrapped, 1, member.length);
