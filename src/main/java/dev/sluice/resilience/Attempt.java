@@ -400,7 +400,7 @@ public final class Attempt implements AttemptGuards.Listener {
 
   /** Tokens the provider reported at the end of a stream, when it did. */
   public Usage usage() {
-    return tail == null ? Usage.UNKNOWN : Usage.ofStreamTail(tail.text());
+    return tail == null ? Usage.UNKNOWN : Usage.ofStreamTail(tail.bytes());
   }
 
   public boolean endedWithProviderError() {

@@ -38,14 +38,33 @@ public final class StreamTail {
     return window();
   }
 
-  private String window() {
+  /** The kept end of the stream, as bytes. */
+  public byte[] bytes() {
     int len = (int) Math.min(total, KEEP);
     byte[] out = new byte[len];
     int start = (int) ((total - len) % KEEP);
     int first = Math.min(len, KEEP - start);
     System.arraycopy(ring, start, out, 0, first);
     System.arraycopy(ring, 0, out, first, len - first);
-    return new String(out, StandardCharsets.UTF_8);
+    return out;
+  }
+
+  private String window() {
+    return new String(bytes(), StandardCharsets.UTF_8);
+  }
+
+  /** Whether the stream's last {@code n} bytes are {@code suffix}'s last {@code n}. */
+  private boolean endsWith(byte[] suffix, int n) {
+    if (total < n) {
+      return false;
+    }
+    long from = total - n;
+    for (int j = 0; j < n; j++) {
+      if (ring[(int) ((from + j) % KEEP)] != suffix[suffix.length - n + j]) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** The data of the last event that has any, or "" when there is none or its start is not in the window. */
@@ -87,8 +106,15 @@ public final class StreamTail {
     return last;
   }
 
+  /** The usual clean end: an event of the one line {@code data: [DONE]}, after a blank line. */
+  private static final byte[] DONE_EVENT = "\n\ndata: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII);
+
   /** The stream's last event was {@code [DONE]}. */
   public boolean complete() {
+    // the usual end is recognised from the bytes; any other form is parsed into events
+    if (endsWith(DONE_EVENT, DONE_EVENT.length) || (total == DONE_EVENT.length - 2 && endsWith(DONE_EVENT, (int) total))) {
+      return true;
+    }
     return lastEventData().equals("[DONE]");
   }
 

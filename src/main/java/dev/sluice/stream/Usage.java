@@ -74,6 +74,22 @@ public record Usage(int promptTokens, int completionTokens) {
     return -1;
   }
 
+  /**
+   * From the bytes of a stream's last events: the last event that has a {@code usage} object. The
+   * usual case (the last {@code "usage"} is an object of plain counts) is read from the bytes; any
+   * other goes through {@link #ofStreamTail(String)}.
+   */
+  public static Usage ofStreamTail(byte[] tail) {
+    for (int i = tail.length - USAGE_KEY.length; i >= 0; i--) {
+      if (tail[i] == '"' && java.util.Arrays.equals(tail, i, i + USAGE_KEY.length, USAGE_KEY, 0, USAGE_KEY.length)) {
+        Usage quick = UsageMember.read(tail, i);
+        return quick != null && quick != UNKNOWN ? quick
+            : ofStreamTail(new String(tail, java.nio.charset.StandardCharsets.UTF_8));
+      }
+    }
+    return UNKNOWN;
+  }
+
   /** From the text of a stream's last events: the last event that has a {@code usage} object. */
   public static Usage ofStreamTail(String tail) {
     int at = tail.lastIndexOf("\"usage\"");

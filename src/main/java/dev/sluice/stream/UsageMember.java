@@ -21,7 +21,12 @@ final class UsageMember {
    * names neither count, or null when the text is not the expected shape.
    */
   static Usage read(byte[] bytes) {
-    return new UsageMember(bytes, 7).object();
+    return read(bytes, 0);
+  }
+
+  /** The same for a member that starts at {@code from}. */
+  static Usage read(byte[] bytes, int from) {
+    return new UsageMember(bytes, from + 7).object();
   }
 
   private Usage object() {

@@ -152,4 +152,26 @@ class StreamTailTest {
     assertThat(t.complete()).isFalse();
     assertThat(tailOf(TOKEN, "data: {\"content\":\"x\ndata: [DONE]\n\n").complete()).isFalse();
   }
+
+  /** complete() recognises the usual end from the bytes; it must agree with the events parsed. */
+  @ParameterizedTest(name = "{index}")
+  @ValueSource(strings = {
+      "data: [DONE]\n\n",
+      "data: x\n\ndata: [DONE]\n\n",
+      "data: x\r\n\ndata: [DONE]\n\n",
+      "data: x\ndata: [DONE]\n\n",
+      ": keep-alive\n\ndata: [DONE]\n\n",
+      "data: [DONE]\n\n: keep-alive\n\n",
+      "data: [DONE]\n\ndata: [DONE]\n\n",
+      "ata: [DONE]\n\n",
+      "\n\ndata: [DONE]\n\n",
+      "data: x\n\ndata: [DONE] \n\n",
+      "data: x\n\ndata: [DONE]\n\n\n",
+  })
+  void theQuickEndCheckAgreesWithTheParsedEvents(String end) {
+    for (String before : new String[] {"", TOKEN, TOKEN.repeat(60)}) {
+      StreamTail t = tailOf(before, end);
+      assertThat(t.complete()).as("after %d bytes", before.length()).isEqualTo(t.lastEventData().equals("[DONE]"));
+    }
+  }
 }

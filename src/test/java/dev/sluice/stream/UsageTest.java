@@ -35,4 +35,25 @@ class UsageTest {
     assertThat(Usage.ofStreamTail(tail)).isEqualTo(new Usage(5, 7));
     assertThat(Usage.ofStreamTail("data: [DONE]\n\n")).isEqualTo(Usage.UNKNOWN);
   }
+
+  @Test
+  void aStreamsUsageFromItsBytesIsTheSameAsFromItsText() {
+    String usage = "data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":7}}\n\n";
+    String nullUsage = "data: {\"id\":\"c\",\"choices\":[{\"delta\":{}}],\"usage\":null}\n\n";
+    String[] tails = {
+        usage + "data: [DONE]\n\n",
+        usage + nullUsage + "data: [DONE]\n\n",
+        nullUsage + "data: [DONE]\n\n",
+        "data: {\"usage\":{}}\n\n" + "data: [DONE]\n\n",
+        usage + "data: {\"usage\":{}}\n\n",
+        "data: [DONE]\n\n",
+        "",
+    };
+    for (String t : tails) {
+      assertThat(Usage.ofStreamTail(t.getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+          .as(t).isEqualTo(Usage.ofStreamTail(t));
+    }
+    assertThat(Usage.ofStreamTail((usage + nullUsage).getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+        .isEqualTo(new Usage(5, 7));
+  }
 }
