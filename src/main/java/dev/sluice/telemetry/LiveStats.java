@@ -9,7 +9,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.LongAdder;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
@@ -42,15 +44,25 @@ public final class LiveStats implements dev.sluice.telemetry.Recorder {
     }
   }
 
-  private final ConcurrentHashMap<String, Series> series = new ConcurrentHashMap<>();
+  private record Key(String model, String provider) {}
+
+  private final ConcurrentHashMap<Key, Series> series = new ConcurrentHashMap<>();
   private volatile java.util.function.UnaryOperator<String> modelLabel = m -> m;
 
   /** How a model name is shown (pass-through names folded per provider); see {@code Metrics}. */
   public void modelLabels(java.util.function.UnaryOperator<String> labeler) {
     this.modelLabel = labeler;
   }
-  private final ConcurrentLinkedQueue<RequestRecord> latest = new ConcurrentLinkedQueue<>();
-  private final LongAdder latestSize = new LongAdder();
+  /**
+   * The latest requests, as a ring that event loops write without locks: a slot's sequence number
+   * is written after its record, so a reader can tell a slot it may read from one being rewritten.
+   */
+  private static final int RING = 128;
+  private final AtomicReferenceArray<RequestRecord> latest = new AtomicReferenceArray<>(RING);
+  private final AtomicLongArray latestSeq = new AtomicLongArray(RING);
+  private final AtomicLong latestNext = new AtomicLong();
+  /** The sequence number of the first request not yet shown (read and written by tick only). */
+  private long latestShown;
   private final Deque<JsonObject> history = new ArrayDeque<>();
 
   @Override
@@ -61,7 +73,11 @@ public final class LiveStats implements dev.sluice.telemetry.Recorder {
     // as in the metrics: a refused request's model may be any made-up name; it is not a series
     String model = r.model() == null || r.provider() == null ? "none" : modelLabel.apply(r.model());
     String provider = r.provider() == null ? "none" : r.provider();
-    Series s = series.computeIfAbsent(model + '\u0000' + provider, k -> new Series(model, provider));
+    Key key = new Key(model, provider);
+    Series s = series.get(key);
+    if (s == null) {
+      s = series.computeIfAbsent(key, k -> new Series(k.model(), k.provider()));
+    }
     s.requests.increment();
     switch (r.outcome()) {
       case TIMEOUT -> s.timeouts.increment();
@@ -75,21 +91,20 @@ public final class LiveStats implements dev.sluice.telemetry.Recorder {
     if (r.firstTokenMs() >= 0) {
       s.firstToken.recordValue(Math.min(3_600_000_000L, Math.max(1, (long) (r.firstTokenMs() * 1000))));
     }
-    latest.add(r);
-    latestSize.increment();
-    while (latestSize.sum() > LATEST * 4) {
-      if (latest.poll() != null) {
-        latestSize.decrement();
-      }
-    }
+    long n = latestNext.getAndIncrement();
+    int slot = (int) (n & (RING - 1));
+    latestSeq.set(slot, -1);
+    latest.set(slot, r);
+    latestSeq.set(slot, n);
   }
 
   /** Closes the current second: returns its snapshot and keeps it in the history. */
   public synchronized JsonObject tick(long epochMillis, JsonObject extra) {
     JsonArray models = new JsonArray();
     long total = 0;
-    Map<String, Series> sorted = new TreeMap<>(series);
-    for (Series s : sorted.values()) {
+    List<Series> sorted = new ArrayList<>(series.values());
+    sorted.sort(java.util.Comparator.comparing((Series x) -> x.model).thenComparing(x -> x.provider));
+    for (Series s : sorted) {
       long n = s.requests.sumThenReset();
       long errors = s.errors.sumThenReset();
       long timeouts = s.timeouts.sumThenReset();
@@ -110,16 +125,20 @@ public final class LiveStats implements dev.sluice.telemetry.Recorder {
           .put("latency_ms", percentiles(s.latencyScratch))
           .put("first_token_ms", percentiles(s.firstTokenScratch)));
     }
-    List<RequestRecord> recent = new ArrayList<>();
-    RequestRecord r;
-    while ((r = latest.poll()) != null) {
-      latestSize.decrement();
-      recent.add(r);
-    }
     JsonArray requests = new JsonArray();
-    for (int i = Math.max(0, recent.size() - LATEST); i < recent.size(); i++) {
-      requests.add(toJson(recent.get(i)));
+    long end = latestNext.get();
+    for (long n = Math.max(latestShown, end - LATEST); n < end; n++) {
+      int slot = (int) (n & (RING - 1));
+      // a slot still being written, or already rewritten by a newer request, is left out
+      if (latestSeq.get(slot) != n) {
+        continue;
+      }
+      RequestRecord r = latest.get(slot);
+      if (latestSeq.get(slot) == n && r != null) {
+        requests.add(toJson(r));
+      }
     }
+    latestShown = end;
     JsonObject snap = new JsonObject()
         .put("type", "tick")
         .put("ts", epochMillis)
