@@ -217,8 +217,8 @@ public final class UpstreamPool implements HttpClient {
         } else {
           HttpClientResponse response = resp.result();
           response.end().onComplete(end -> {
-            if (end.succeeded() && reusable(c, response.version(), response.getHeader("connection"),
-                response.getHeader("keep-alive"))) {
+            if (end.succeeded() && reusable(c, response.version(), response.getHeader(io.vertx.core.http.HttpHeaders.CONNECTION),
+                response.getHeader(io.vertx.core.http.HttpHeaders.KEEP_ALIVE))) {
               release(c);
             } else {
               c.http.close();

@@ -164,7 +164,7 @@ public final class Attempt implements AttemptGuards.Listener {
       });
       return;
     }
-    String type = headers.get("content-type");
+    String type = headers.get(io.vertx.core.http.HttpHeaders.CONTENT_TYPE);
     eventStream = stream && type != null && type.regionMatches(true, 0, "text/event-stream", 0, 17);
     if (eventStream) {
       detector = new FirstTokenDetector();

@@ -578,17 +578,17 @@ public final class Execution implements Attempt.Owner {
     if (h == null || !policy.quota().enabled()) {
       return;
     }
-    String rr = h.get("x-ratelimit-remaining-requests");
-    String rt = h.get("x-ratelimit-remaining-tokens");
+    String rr = h.get(SluiceHeaders.RATELIMIT_REMAINING_REQUESTS);
+    String rt = h.get(SluiceHeaders.RATELIMIT_REMAINING_TOKENS);
     if (rr == null && rt == null) {
       return;
     }
-    d.health().quota().update(rr, h.get("x-ratelimit-reset-requests"), rt, h.get("x-ratelimit-reset-tokens"),
+    d.health().quota().update(rr, h.get(SluiceHeaders.RATELIMIT_RESET_REQUESTS), rt, h.get(SluiceHeaders.RATELIMIT_RESET_TOKENS),
         policy.quota().minRemainingRequests(), policy.quota().minRemainingTokens());
   }
 
   private static long retryAfterNanos(MultiMap h) {
-    String v = h == null ? null : h.get("retry-after");
+    String v = h == null ? null : h.get(HttpHeaders.RETRY_AFTER);
     if (v != null) {
       try {
         return (long) (Double.parseDouble(v.trim()) * 1e9);

@@ -1,5 +1,6 @@
 package dev.sluice.server;
 
+import dev.sluice.errors.SluiceHeaders;
 import dev.sluice.config.Secret;
 import dev.sluice.errors.ApiError;
 import dev.sluice.errors.ErrorResponder;
@@ -70,15 +71,15 @@ final class AdminAuth implements Handler<RoutingContext> {
     if (h == null || !loopbackName(h)) {
       return false;
     }
-    if (req.getHeader("forwarded") != null || req.getHeader("x-forwarded-for") != null
-        || req.getHeader("x-real-ip") != null || req.getHeader("via") != null) {
+    if (req.getHeader(SluiceHeaders.FORWARDED) != null || req.getHeader(SluiceHeaders.X_FORWARDED_FOR) != null
+        || req.getHeader(SluiceHeaders.X_REAL_IP) != null || req.getHeader(SluiceHeaders.VIA) != null) {
       return false;
     }
     String host = req.authority() == null ? null : req.authority().host();
     if (host != null && !loopbackName(host)) {
       return false;
     }
-    String origin = req.getHeader("origin");
+    String origin = req.getHeader(io.vertx.core.http.HttpHeaders.ORIGIN);
     if (origin != null) {
       try {
         String oh = java.net.URI.create(origin).getHost();

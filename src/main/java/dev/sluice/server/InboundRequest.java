@@ -52,7 +52,7 @@ final class InboundRequest {
     this.endpoint = endpoint;
     this.arrivalNanos = s.clock().getAsLong();
     this.epochMillis = System.currentTimeMillis();
-    this.requestId = RequestIds.fromClient(req.getHeader("x-request-id"));
+    this.requestId = RequestIds.fromClient(req.getHeader(SluiceHeaders.REQUEST_ID));
     this.execution = execution;
   }
 
@@ -144,7 +144,7 @@ final class InboundRequest {
   }
 
   private boolean readBudget() {
-    String h = req.getHeader("x-request-timeout");
+    String h = req.getHeader(SluiceHeaders.REQUEST_TIMEOUT);
     if (h != null) {
       headerBudget = BudgetParser.parseHuman(h);
       if (headerBudget < 0) {
@@ -153,7 +153,7 @@ final class InboundRequest {
         return false;
       }
     }
-    String g = req.getHeader("grpc-timeout");
+    String g = req.getHeader(SluiceHeaders.GRPC_TIMEOUT);
     if (g != null) {
       long grpc = BudgetParser.parseGrpc(g);
       if (grpc < 0) {
