@@ -20,7 +20,6 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
-import java.util.Locale;
 import java.util.Optional;
 
 /**
@@ -79,7 +78,7 @@ final class InboundRequest {
       return;
     }
     String type = req.getHeader(HttpHeaders.CONTENT_TYPE);
-    if (type == null || !type.toLowerCase(Locale.ROOT).startsWith("application/json")) {
+    if (type == null || !type.regionMatches(true, 0, "application/json", 0, 16)) {
       reject(new ApiError(415, ApiError.INVALID_REQUEST, "unsupported_media_type", null,
           "Content-Type must be application/json, found " + (type == null ? "none" : "'" + type + "'")), false);
       return;
