@@ -138,7 +138,6 @@ public final class Attempt implements AttemptGuards.Listener {
     ledger.upstreamOpened();
     state = State.WAITING;
     guards.connected();
-    upstream.writeHeaders(request);
     request.send(upstream.body()).onComplete(this::onResponse);
   }
 

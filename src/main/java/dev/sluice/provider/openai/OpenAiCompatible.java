@@ -3,8 +3,8 @@ package dev.sluice.provider.openai;
 import dev.sluice.config.ProviderConfig;
 import dev.sluice.deadline.BudgetParser;
 import dev.sluice.envelope.Endpoint;
-import dev.sluice.errors.SluiceHeaders;
 import dev.sluice.provider.UpstreamRequest;
+import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
@@ -27,8 +27,7 @@ public final class OpenAiCompatible {
   private final boolean ssl;
   private final String basePath;
   private final CharSequence authorization;
-  /** The provider's own headers, names and values alternating, set last. */
-  private final CharSequence[] extraHeaders;
+  private final Map<String, String> extraHeaders;
 
   public OpenAiCompatible(ProviderConfig provider) {
     URI u = provider.baseUrl();
@@ -39,13 +38,7 @@ public final class OpenAiCompatible {
     this.basePath = path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
     this.authorization = provider.apiKey().isEmpty() ? null
         : HttpHeaders.createOptimized("Bearer " + provider.apiKey().reveal());
-    Map<String, String> extra = provider.headers();
-    this.extraHeaders = new CharSequence[extra.size() * 2];
-    int i = 0;
-    for (Map.Entry<String, String> e : extra.entrySet()) {
-      extraHeaders[i++] = HttpHeaders.createOptimized(e.getKey());
-      extraHeaders[i++] = e.getValue();
-    }
+    this.extraHeaders = provider.headers();
   }
 
   /**
@@ -61,26 +54,20 @@ public final class OpenAiCompatible {
         .setSsl(ssl)
         .setURI(basePath + endpoint.upstreamSuffix())
         .setConnectTimeout(Math.max(1, connectMillis));
-    CharSequence[] h = new CharSequence[10 + extraHeaders.length];
-    int n = 0;
-    h[n++] = HttpHeaders.CONTENT_TYPE;
-    h[n++] = JSON;
-    h[n++] = HttpHeaders.ACCEPT;
-    h[n++] = stream ? EVENT_STREAM : JSON;
+    MultiMap h = o.getHeaders() == null ? MultiMap.caseInsensitiveMultiMap() : o.getHeaders();
+    h.set(HttpHeaders.CONTENT_TYPE, JSON);
+    h.set(HttpHeaders.ACCEPT, stream ? EVENT_STREAM : JSON);
     if (authorization != null) {
-      h[n++] = HttpHeaders.AUTHORIZATION;
-      h[n++] = authorization;
+      h.set(HttpHeaders.AUTHORIZATION, authorization);
     }
     if (remainingNanos != Long.MAX_VALUE) {
-      h[n++] = X_REQUEST_TIMEOUT;
-      h[n++] = BudgetParser.formatMillis(remainingNanos);
+      h.set(X_REQUEST_TIMEOUT, BudgetParser.formatMillis(remainingNanos));
     }
     if (requestId != null) {
-      h[n++] = SluiceHeaders.REQUEST_ID;
-      h[n++] = requestId;
+      h.set("x-request-id", requestId);
     }
-    System.arraycopy(extraHeaders, 0, h, n, extraHeaders.length);
-    n += extraHeaders.length;
-    return new UpstreamRequest(o, n == h.length ? h : java.util.Arrays.copyOf(h, n), body);
+    extraHeaders.forEach(h::set);
+    o.setHeaders(h);
+    return new UpstreamRequest(o, body);
   }
 }
