@@ -33,11 +33,6 @@ public final class StreamTail {
     total += n;
   }
 
-  /** The kept end of the stream, as text. */
-  public String text() {
-    return window();
-  }
-
   /** The kept end of the stream, as bytes. */
   public byte[] bytes() {
     int len = (int) Math.min(total, KEEP);
