@@ -10,6 +10,7 @@ import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.HttpConnectOptions;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import java.time.Duration;
@@ -217,8 +218,8 @@ public final class UpstreamPool implements HttpClient {
         } else {
           HttpClientResponse response = resp.result();
           response.end().onComplete(end -> {
-            if (end.succeeded() && reusable(c, response.version(), response.getHeader(io.vertx.core.http.HttpHeaders.CONNECTION),
-                response.getHeader(io.vertx.core.http.HttpHeaders.KEEP_ALIVE))) {
+            if (end.succeeded() && reusable(c, response.version(), response.getHeader(HttpHeaders.CONNECTION),
+                response.getHeader(HttpHeaders.KEEP_ALIVE))) {
               release(c);
             } else {
               c.http.close();

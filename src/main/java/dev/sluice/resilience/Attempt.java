@@ -17,6 +17,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
 import java.util.function.LongSupplier;
 
@@ -164,7 +165,7 @@ public final class Attempt implements AttemptGuards.Listener {
       });
       return;
     }
-    String type = headers.get(io.vertx.core.http.HttpHeaders.CONTENT_TYPE);
+    String type = headers.get(HttpHeaders.CONTENT_TYPE);
     eventStream = stream && type != null && type.regionMatches(true, 0, "text/event-stream", 0, 17);
     if (eventStream) {
       detector = new FirstTokenDetector();

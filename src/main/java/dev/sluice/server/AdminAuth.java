@@ -1,10 +1,11 @@
 package dev.sluice.server;
 
-import dev.sluice.errors.SluiceHeaders;
 import dev.sluice.config.Secret;
 import dev.sluice.errors.ApiError;
 import dev.sluice.errors.ErrorResponder;
+import dev.sluice.errors.SluiceHeaders;
 import io.vertx.core.Handler;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.RoutingContext;
 import java.nio.charset.StandardCharsets;
@@ -79,7 +80,7 @@ final class AdminAuth implements Handler<RoutingContext> {
     if (host != null && !loopbackName(host)) {
       return false;
     }
-    String origin = req.getHeader(io.vertx.core.http.HttpHeaders.ORIGIN);
+    String origin = req.getHeader(HttpHeaders.ORIGIN);
     if (origin != null) {
       try {
         String oh = java.net.URI.create(origin).getHost();
