@@ -16,19 +16,22 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
  * Prometheus metrics (Micrometer), all named {@code sluice_*}, with low-cardinality labels:
  * model, provider, deployment, outcome, reason. Meters are looked up once per label combination
- * and kept, so recording a request costs a map lookup and a few atomic adds.
+ * and kept; a finished request finds all of its meters with one lookup, then costs a few atomic adds.
  */
 public final class Metrics implements Recorder, Telemetry {
   private static final String NONE = "none";
 
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final ConcurrentHashMap<Object, Object> meters = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<SeriesKey, RequestMeters> series = new ConcurrentHashMap<>();
+  private volatile Timer overhead;
   private JvmGcMetrics gc;
 
   private record Key(String name, String a, String b, String c) {}
@@ -93,55 +96,143 @@ public final class Metrics implements Recorder, Telemetry {
     // refused for that very reason): its name must not become a label value, or every made-up name
     // would add a counter and a histogram for good
     String model = r.provider() == null && r.outcome() == Outcome.REJECTED ? NONE : label(r.model());
-    String provider = or(r.provider());
-    String outcome = r.outcome().label();
-    counter(new Key("sluice_requests", model, provider, outcome), k -> Counter.builder("sluice_requests")
-        .description("Requests by how they ended")
-        .tags("model", model, "provider", provider, "outcome", outcome).register(registry)).increment();
+    SeriesKey key = new SeriesKey(model, or(r.provider()), r.stream());
+    RequestMeters m = series.get(key);
+    if (m == null) {
+      m = series.computeIfAbsent(key, RequestMeters::new);
+    }
+    m.outcome(r.outcome()).increment();
     if (r.latencyMs() >= 0) {
-      timer(new Key("sluice_request_duration", model, provider, r.stream() ? "true" : "false"),
-          k -> Timer.builder("sluice_request_duration")
-              .description("Time from arrival to the last byte sent")
-              .tags("model", model, "provider", provider, "stream", r.stream() ? "true" : "false")
-              .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
-              .maximumExpectedValue(Duration.ofSeconds(180)).register(registry))
-          .record((long) (r.latencyMs() * 1e6), TimeUnit.NANOSECONDS);
+      m.duration().record((long) (r.latencyMs() * 1e6), TimeUnit.NANOSECONDS);
     }
     if (r.firstTokenMs() >= 0) {
-      timer(new Key("sluice_time_to_first_token", model, provider, null),
-          k -> Timer.builder("sluice_time_to_first_token")
-              .description("Time from arrival to the first token of a stream")
-              .tags("model", model, "provider", provider)
-              .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
-              .maximumExpectedValue(Duration.ofSeconds(180)).register(registry))
-          .record((long) (r.firstTokenMs() * 1e6), TimeUnit.NANOSECONDS);
+      m.firstToken().record((long) (r.firstTokenMs() * 1e6), TimeUnit.NANOSECONDS);
     }
     if (r.overheadMs() >= 0) {
-      timer(new Key("sluice_gateway_overhead", null, null, null),
-          k -> Timer.builder("sluice_gateway_overhead")
-              .description("Time spent in the gateway itself, excluding the provider's time to answer or first token")
-              .publishPercentileHistogram().minimumExpectedValue(Duration.ofNanos(10_000))
-              .maximumExpectedValue(Duration.ofSeconds(1)).register(registry))
-          .record((long) (r.overheadMs() * 1e6), TimeUnit.NANOSECONDS);
+      overhead().record((long) (r.overheadMs() * 1e6), TimeUnit.NANOSECONDS);
     }
     if (r.attempts() > 0) {
-      summary(new Key("sluice_attempts_per_request", model, null, null),
-          k -> DistributionSummary.builder("sluice_attempts_per_request")
-              .description("Upstream attempts made for one request").tags("model", model)
-              .serviceLevelObjectives(1, 2, 3, 4, 5).register(registry)).record(r.attempts());
+      m.attempts().record(r.attempts());
     }
-    if (r.promptTokens() >= 0 || r.completionTokens() >= 0) {
-      if (r.promptTokens() > 0) {
-        tokens(model, provider, "prompt").increment(r.promptTokens());
-      }
-      if (r.completionTokens() > 0) {
-        tokens(model, provider, "completion").increment(r.completionTokens());
-      }
+    if (r.promptTokens() > 0) {
+      m.promptTokens().increment(r.promptTokens());
+    }
+    if (r.completionTokens() > 0) {
+      m.completionTokens().increment(r.completionTokens());
     }
     if (r.cache() != null) {
       counter(new Key("sluice_cache", r.cache(), null, null), k -> Counter.builder("sluice_cache")
           .description("Cache lookups by result").tags("result", r.cache()).register(registry)).increment();
     }
+  }
+
+  private record SeriesKey(String model, String provider, boolean stream) {}
+
+  /**
+   * The meters a finished request touches, found with one lookup per (model, provider, stream)
+   * instead of one per meter. Each is registered on first use, as before: a series that never
+   * streams has no first-token histogram.
+   */
+  private final class RequestMeters {
+    private final String model;
+    private final String provider;
+    private final boolean stream;
+    private final AtomicReferenceArray<Counter> outcomes = new AtomicReferenceArray<>(Outcome.values().length);
+    private volatile Timer duration;
+    private volatile Timer firstToken;
+    private volatile DistributionSummary attempts;
+    private volatile Counter promptTokens;
+    private volatile Counter completionTokens;
+
+    RequestMeters(SeriesKey k) {
+      this.model = k.model();
+      this.provider = k.provider();
+      this.stream = k.stream();
+    }
+
+    Counter outcome(Outcome o) {
+      Counter c = outcomes.get(o.ordinal());
+      if (c == null) {
+        String outcome = o.label();
+        c = counter(new Key("sluice_requests", model, provider, outcome), k -> Counter.builder("sluice_requests")
+            .description("Requests by how they ended")
+            .tags("model", model, "provider", provider, "outcome", outcome).register(registry));
+        outcomes.set(o.ordinal(), c);
+      }
+      return c;
+    }
+
+    Timer duration() {
+      Timer t = duration;
+      if (t == null) {
+        String s = stream ? "true" : "false";
+        t = timer(new Key("sluice_request_duration", model, provider, s),
+            k -> Timer.builder("sluice_request_duration")
+                .description("Time from arrival to the last byte sent")
+                .tags("model", model, "provider", provider, "stream", s)
+                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
+                .maximumExpectedValue(Duration.ofSeconds(180)).register(registry));
+        duration = t;
+      }
+      return t;
+    }
+
+    Timer firstToken() {
+      Timer t = firstToken;
+      if (t == null) {
+        t = timer(new Key("sluice_time_to_first_token", model, provider, null),
+            k -> Timer.builder("sluice_time_to_first_token")
+                .description("Time from arrival to the first token of a stream")
+                .tags("model", model, "provider", provider)
+                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
+                .maximumExpectedValue(Duration.ofSeconds(180)).register(registry));
+        firstToken = t;
+      }
+      return t;
+    }
+
+    DistributionSummary attempts() {
+      DistributionSummary d = attempts;
+      if (d == null) {
+        d = summary(new Key("sluice_attempts_per_request", model, null, null),
+            k -> DistributionSummary.builder("sluice_attempts_per_request")
+                .description("Upstream attempts made for one request").tags("model", model)
+                .serviceLevelObjectives(1, 2, 3, 4, 5).register(registry));
+        attempts = d;
+      }
+      return d;
+    }
+
+    Counter promptTokens() {
+      Counter c = promptTokens;
+      if (c == null) {
+        c = tokens(model, provider, "prompt");
+        promptTokens = c;
+      }
+      return c;
+    }
+
+    Counter completionTokens() {
+      Counter c = completionTokens;
+      if (c == null) {
+        c = tokens(model, provider, "completion");
+        completionTokens = c;
+      }
+      return c;
+    }
+  }
+
+  private Timer overhead() {
+    Timer t = overhead;
+    if (t == null) {
+      t = timer(new Key("sluice_gateway_overhead", null, null, null),
+          k -> Timer.builder("sluice_gateway_overhead")
+              .description("Time spent in the gateway itself, excluding the provider's time to answer or first token")
+              .publishPercentileHistogram().minimumExpectedValue(Duration.ofNanos(10_000))
+              .maximumExpectedValue(Duration.ofSeconds(1)).register(registry));
+      overhead = t;
+    }
+    return t;
   }
 
   private Counter tokens(String model, String provider, String kind) {
@@ -212,7 +303,8 @@ public final class Metrics implements Recorder, Telemetry {
   }
 
   private Counter counter(Key k, Function<Key, Counter> make) {
-    return (Counter) meters.computeIfAbsent(k, x -> make.apply(k));
+    Object m = meters.get(k);
+    return (Counter) (m != null ? m : meters.computeIfAbsent(k, x -> make.apply(k)));
   }
 
   private Timer timer(Key k, Function<Key, Timer> make) {
