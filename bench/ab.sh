@@ -46,66 +46,55 @@ PID_A=$LAST_PID
 JAR="$B_JAR" start_sluice_config ab-b "$B_CONFIG" "$PORT_B"
 PID_B=$LAST_PID
 
-BODY="$RUN_TMP/body.json"
+SAT_CONNECTIONS="$CONNECTIONS"   # wrk_run's connections and body (lib.sh)
 STREAM_FIELD=""
 [ "$STREAM" = 1 ] && STREAM_FIELD=',"stream":true'
-printf '{"model":"%s","messages":[{"role":"user","content":"Say something about time."}]%s}' "$MODEL" "$STREAM_FIELD" >"$BODY"
-ticks() {   # ticks PID: user + system clock ticks of the process's threads, the JIT compilers' left out
-  local t sum=0 comm
-  for t in /proc/"$1"/task/*; do
-    comm="$(cat "$t/comm" 2>/dev/null)" || continue
-    case "$comm" in C1\ Compiler*|C2\ Compiler*) continue ;; esac
-    sum=$((sum + $(awk '{print $14 + $15}' "$t/stat" 2>/dev/null || echo 0)))
-  done
-  echo "$sum"
-}
-load() {   # load PORT SECONDS OUTFILE: one closed-loop wrk on the load core
-  WRK_BODY_FILE="$BODY" pin "$CORE_GEN" wrk -t1 -c"$CONNECTIONS" -d"$2s" -s "$BENCH_DIR/wrk-post.lua" \
-    "http://127.0.0.1:$1/v1/chat/completions" | tail -1 >"$3"
+printf '{"model":"%s","messages":[{"role":"user","content":"Say something about time."}]%s}' "$MODEL" "$STREAM_FIELD" \
+  >"$RUN_TMP/sat-body.json"
+both() {   # both PREFIX N: loads the two gateways at once for ROUND_SECONDS; wrk's figures into PREFIX-a/-b.json
+  # which generator starts first alternates with N, so neither build always gets the head start
+  # (a plain `wait` would also wait for the servers, which are this shell's jobs too)
+  local x=a px="$PORT_A" y=b py="$PORT_B" first
+  if [ $(($2 % 2)) = 0 ]; then x=b px="$PORT_B" y=a py="$PORT_A"; fi
+  wrk_run "$px" "$ROUND_SECONDS" "$x" "$1-$x.json" >/dev/null & first=$!
+  wrk_run "$py" "$ROUND_SECONDS" "$y" "$1-$y.json" >/dev/null
+  wait "$first"
 }
 
 for port in "$PORT_A" "$PORT_B"; do   # the JIT compiles each gateway's hot path before anything counts
   log "warming :$port for ${WARM_SECONDS}s"
-  load "$port" "$WARM_SECONDS" "$RUN_TMP/warm.json"
+  wrk_run "$port" "$WARM_SECONDS" warm "$RUN_TMP/warm.json" >/dev/null
 done
-
-HZ="$(getconf CLK_TCK)"
 for r in $(seq 1 "$WARM_ROUNDS"); do   # and then together, as the rounds will load them
   log "warming both together (${ROUND_SECONDS}s, not counted)"
-  load "$PORT_A" "$ROUND_SECONDS" "$RUN_TMP/warm-a.json" & first=$!
-  load "$PORT_B" "$ROUND_SECONDS" "$RUN_TMP/warm-b.json"
-  wait "$first"
+  both "$RUN_TMP/warm" "$r"
 done
 for r in $(seq 1 "$ROUNDS"); do
-  a0=$(ticks "$PID_A"); b0=$(ticks "$PID_B")
-  # the order the two generators start in alternates, so neither build always gets the head start
-  # (a plain `wait` would also wait for the servers, which are this shell's jobs too)
-  if [ $((r % 2)) = 1 ]; then
-    load "$PORT_A" "$ROUND_SECONDS" "$OUT/round$r-a.json" & first=$!
-    load "$PORT_B" "$ROUND_SECONDS" "$OUT/round$r-b.json"
-  else
-    load "$PORT_B" "$ROUND_SECONDS" "$OUT/round$r-b.json" & first=$!
-    load "$PORT_A" "$ROUND_SECONDS" "$OUT/round$r-a.json"
-  fi
-  wait "$first"
-  a1=$(ticks "$PID_A"); b1=$(ticks "$PID_B")
-  echo "{\"round\": $r, \"a_ticks\": $((a1 - a0)), \"b_ticks\": $((b1 - b0)), \"hz\": $HZ}" >"$OUT/round$r-cpu.json"
+  thread_ticks "$OUT/round$r-a-before.json" "$PID_A"
+  thread_ticks "$OUT/round$r-b-before.json" "$PID_B"
+  both "$OUT/round$r" "$r"
+  thread_ticks "$OUT/round$r-a-after.json" "$PID_A"
+  thread_ticks "$OUT/round$r-b-after.json" "$PID_B"
   log "round $r of $ROUNDS done"
 done
 
 python3 - "$OUT" "$ROUNDS" <<'PY' | tee "$OUT/summary.md"
 import json, os, statistics, sys
 d, rounds = sys.argv[1], int(sys.argv[2])
+def cpu_us(r, side):
+    # every thread's CPU over the round but the JIT compilers': their work is warm-up, not a request's
+    t = lambda when: json.load(open(os.path.join(d, "round%d-%s-%s.json" % (r, side, when))))
+    before, after = t("before"), t("after")
+    ticks = sum(v - before.get(k, 0) for k, v in after.items() if not k.startswith(("C1 Compiler", "C2 Compiler")))
+    return ticks * 1e6 / os.sysconf("SC_CLK_TCK")
 rows = []
 for r in range(1, rounds + 1):
-    cpu = json.load(open(os.path.join(d, "round%d-cpu.json" % r)))
     a = json.load(open(os.path.join(d, "round%d-a.json" % r)))
     b = json.load(open(os.path.join(d, "round%d-b.json" % r)))
     if not a["requests"] or not b["requests"] or a["errors"]["status"] or b["errors"]["status"]:
         print("round %d: a side had no answers or errors; left out" % r)
         continue
-    us = 1e6 / cpu["hz"]
-    ca, cb = cpu["a_ticks"] * us / a["requests"], cpu["b_ticks"] * us / b["requests"]
+    ca, cb = cpu_us(r, "a") / a["requests"], cpu_us(r, "b") / b["requests"]
     rows.append((r, a["throughput_rps"], ca, b["throughput_rps"], cb, cb / ca))
 print("# Paired A/B: CPU per request, both builds loaded at once on one core\n")
 print("| round | A req/s | A µs/request | B req/s | B µs/request | B / A |")
