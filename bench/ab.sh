@@ -10,9 +10,11 @@
 #   B_JAR=/path/to/other/sluice.jar bench/ab.sh          # this tree's build (A) against another (B)
 #   A_JAR=x.jar B_JAR=x.jar ROUNDS=6 bench/ab.sh         # A/A: what the method itself shows (~1.00)
 #   A_CONFIG=bench/sluice-seeing-off.yaml B_CONFIG=bench/sluice-seeing-on.yaml bench/ab.sh   # what seeing costs
+#   B_JAVA_OPTS="-XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Xmx1g -XX:MaxTenuringThreshold=1" bench/ab.sh   # two JVM settings
 #
 #   A_JAR [this tree's target/sluice.jar]   B_JAR [A_JAR]   A_CONFIG [sluice-bench.yaml]   B_CONFIG [A_CONFIG]
-#   (B_JAR or B_CONFIG must be set)   ROUNDS [12]   ROUND_SECONDS [10]
+#   A_JAVA_OPTS [SLUICE_JAVA_OPTS: the launcher's]   B_JAVA_OPTS [A_JAVA_OPTS]
+#   (B_JAR, B_CONFIG or B_JAVA_OPTS must be set)   ROUNDS [12]   ROUND_SECONDS [10]
 #   WARM_SECONDS [60] each gateway alone first, then WARM_ROUNDS [3] rounds together, not counted
 #   CONNECTIONS [32] per gateway   MODEL [instant]   STREAM [0] 1: every request a stream (SSE)
 set -euo pipefail
@@ -28,22 +30,25 @@ STREAM="${STREAM:-0}"
 PORT_A=9121
 PORT_B=9122
 command -v wrk >/dev/null || die "wrk is needed (apt-get install -y wrk)"
-[ -n "${B_JAR:-}${B_CONFIG:-}" ] || die "set B_JAR (another build) or B_CONFIG (another configuration) to compare"
+[ -n "${B_JAR:-}${B_CONFIG:-}${B_JAVA_OPTS:-}" ] ||
+  die "set B_JAR (another build), B_CONFIG (another configuration) or B_JAVA_OPTS (other JVM options) to compare"
 
 bench_init "${OUT:-$BENCH_DIR/results/ab-$(date +%Y%m%d-%H%M%S)}"
 A_JAR="${A_JAR:-$JAR}"
 B_JAR="${B_JAR:-$A_JAR}"
 A_CONFIG="${A_CONFIG:-$BENCH_DIR/sluice-bench.yaml}"
 B_CONFIG="${B_CONFIG:-$A_CONFIG}"
+A_JAVA_OPTS="${A_JAVA_OPTS:-$SLUICE_JAVA_OPTS}"
+B_JAVA_OPTS="${B_JAVA_OPTS:-$A_JAVA_OPTS}"
 [ -f "$A_JAR" ] || die "A_JAR $A_JAR is not a file"
 [ -f "$B_JAR" ] || die "B_JAR $B_JAR is not a file"
 write_meta ab "a_jar=$A_JAR" "b_jar=$B_JAR" "a_config=$A_CONFIG" "b_config=$B_CONFIG" "a_sha256=$(sha256sum "$A_JAR" | cut -c1-16)" \
   "b_sha256=$(sha256sum "$B_JAR" | cut -c1-16)" "rounds=$ROUNDS" "round_seconds=$ROUND_SECONDS" \
-  "warm_seconds=$WARM_SECONDS" "warm_rounds=$WARM_ROUNDS" "connections=$CONNECTIONS" "model=$MODEL" "stream=$STREAM"
+  "a_java_opts=$A_JAVA_OPTS" "b_java_opts=$B_JAVA_OPTS" "warm_seconds=$WARM_SECONDS" "warm_rounds=$WARM_ROUNDS" "connections=$CONNECTIONS" "model=$MODEL" "stream=$STREAM"
 start_sim "$BENCH_DIR/profiles/fast.yaml"
-JAR="$A_JAR" start_sluice_config ab-a "$A_CONFIG" "$PORT_A"
+JAR="$A_JAR" SLUICE_JAVA_OPTS="$A_JAVA_OPTS" start_sluice_config ab-a "$A_CONFIG" "$PORT_A"
 PID_A=$LAST_PID
-JAR="$B_JAR" start_sluice_config ab-b "$B_CONFIG" "$PORT_B"
+JAR="$B_JAR" SLUICE_JAVA_OPTS="$B_JAVA_OPTS" start_sluice_config ab-b "$B_CONFIG" "$PORT_B"
 PID_B=$LAST_PID
 
 SAT_CONNECTIONS="$CONNECTIONS"   # wrk_run's connections and body (lib.sh)
