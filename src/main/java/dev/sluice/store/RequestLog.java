@@ -31,7 +31,7 @@ public final class RequestLog implements Recorder, AutoCloseable {
   private static final long PRUNE_EVERY_MS = 60_000;
   private static final int PRUNE_CHUNK = 10_000;
   /** How long the writer sleeps, once, to let a chunk that is not full yet fill before writing it. */
-  static final long LINGER_MS = 20;
+  static final long LINGER_MS = 100;
   /** Chunks one transaction may take while a backlog waits. */
   static final int MAX_CHUNKS_PER_COMMIT = 10;
 

@@ -286,7 +286,7 @@ class RequestLogTest {
       Thread.sleep(1);
     }
     await().atMost(Duration.ofSeconds(30)).until(() -> log.written() == 100);
-    // a record a millisecond, and the writer waits up to 20 ms for a chunk to fill: a handful of
+    // a record a millisecond, and the writer waits up to 100 ms for a chunk to fill: a handful of
     // commits, where a writer that woke for each record would make about a hundred
     assertThat(log.transactions()).isLessThanOrEqualTo(40);
   }
