@@ -20,24 +20,14 @@ bench_init "${OUT:-$BENCH_DIR/results/observe-$(date +%Y%m%d-%H%M%S)}"
 write_meta observe "reps=$REPS" "sat_duration_s=$SAT_DURATION" "sat_connections=$SAT_CONNECTIONS" \
   "compare_jar=${COMPARE_JAR:-}"
 start_sim "$BENCH_DIR/profiles/fast.yaml"
-cat >"$RUN_TMP/observe-on.src.yaml" <<YAML
-server: { host: 127.0.0.1, port: $PORT_ON, event_loops: 1, metrics: true }
-store: { url: sqlite }
-admission: { concurrency: { algorithm: fixed, initial: 100000, max: 100000 } }
-providers:
-  up: { type: openai, base_url: "http://127.0.0.1:9100/v1", max_connections: 20000 }
-models:
-  instant: { deployments: [{ provider: up, model: instant }] }
-YAML
-sed -e "s/port: $PORT_ON, event_loops: 1, metrics: true/port: $PORT_OFF, event_loops: 1, metrics: false/" \
-  -e "s/url: sqlite/url: none/" "$RUN_TMP/observe-on.src.yaml" >"$RUN_TMP/observe-off.src.yaml"
-start_sluice_config observe-on "$RUN_TMP/observe-on.src.yaml" "$PORT_ON"
-start_sluice_config observe-off "$RUN_TMP/observe-off.src.yaml" "$PORT_OFF"
+# the same pair of configurations as `bench/ab.sh`'s seeing comparison; start_sluice_config gives
+# each its own port
+start_sluice_config observe-on "$BENCH_DIR/sluice-seeing-on.yaml" "$PORT_ON"
+start_sluice_config observe-off "$BENCH_DIR/sluice-seeing-off.yaml" "$PORT_OFF"
 COMPARE=()
 if [ -n "${COMPARE_JAR:-}" ]; then
   [ -f "$COMPARE_JAR" ] || die "COMPARE_JAR $COMPARE_JAR is not a file"
-  sed -e "s/port: $PORT_ON,/port: $PORT_COMPARE,/" "$RUN_TMP/observe-on.src.yaml" >"$RUN_TMP/observe-compare.src.yaml"
-  JAR="$COMPARE_JAR" start_sluice_config observe-compare "$RUN_TMP/observe-compare.src.yaml" "$PORT_COMPARE"
+  JAR="$COMPARE_JAR" start_sluice_config observe-compare "$BENCH_DIR/sluice-seeing-on.yaml" "$PORT_COMPARE"
   COMPARE=(compare "$PORT_COMPARE")
 fi
 
