@@ -20,7 +20,7 @@ import java.util.List;
  * warms up), and the wall time, which also holds the file system's share. Run from the project root
  * after a build, on a core of its own; repeat and interleave, the figures move by 10–17% run to run:
  *
- * <pre>for s in first both auto-ts ts none literal pack json; do taskset -c 1 java -cp target/sluice.jar bench/probes/RowCostBench.java $s; done</pre>
+ * <pre>for s in first both auto-ts ts none literal pack json text; do taskset -c 1 java -cp target/sluice.jar bench/probes/RowCostBench.java $s; done</pre>
  *
  * Shapes: {@code first} (the first schema: AUTOINCREMENT, indexes on ts and (model, ts)),
  * {@code auto-ts} (AUTOINCREMENT, ts index), {@code both} (no AUTOINCREMENT, both indexes),
@@ -28,7 +28,9 @@ import java.util.List;
  * index, and the same values written into the statement instead of bound: what binding costs).
  * Two ways to bind less, each with the ts index: {@code pack} (12 columns bound, the 11 rarely
  * filtered fields packed into one JSON text built here) and {@code json} (one parameter per batch,
- * the batch as a JSON array of rows that SQLite takes apart with {@code json_each}).
+ * the batch as a JSON array of rows that SQLite takes apart with {@code json_each}). And
+ * {@code text} (ts index): no parameter at all, the batch as one {@code INSERT ... VALUES (...),
+ * (...)} with every value written as an SQL literal, which SQLite parses and compiles per batch.
  */
 public class RowCostBench {
   private static final String COLUMNS = "request_id TEXT NOT NULL, ts BIGINT NOT NULL, key_id TEXT, endpoint TEXT,"
@@ -141,9 +143,83 @@ public class RowCostBench {
     b.append('"');
   }
 
+  /** The {@code text} shape: the whole batch as one INSERT with the values written as SQL literals. */
+  private static final String TEXT_COLUMNS = "request_log (request_id, ts, key_id, endpoint, model, provider,"
+      + " deployment, status, outcome, error_type, error_message, latency_ms, first_token_ms, attempts, route, hedged,"
+      + " stream, cache, prompt_tokens, completion_tokens, deadline_ms, priority, overhead_ms)";
+
+  /** The statement that inserts every record of {@code batch} (which must not be empty). */
+  private static String insertText(List<RequestRecord> batch) {
+    if (batch.isEmpty()) {
+      throw new IllegalArgumentException("no rows to insert");
+    }
+    StringBuilder b = new StringBuilder(64 + batch.size() * 320);
+    b.append("INSERT INTO ").append(TEXT_COLUMNS).append(" VALUES ");
+    for (int i = 0; i < batch.size(); i++) {
+      if (i > 0) {
+        b.append(',');
+      }
+      row(b, batch.get(i));
+    }
+    return b.toString();
+  }
+
+  private static void row(StringBuilder b, RequestRecord r) {
+    b.append('(');
+    sqlText(b, r.id()).append(',').append(r.startEpochMillis()).append(',');
+    sqlText(b, r.keyId()).append(',');
+    sqlText(b, r.endpoint()).append(',');
+    sqlText(b, r.model()).append(',');
+    sqlText(b, r.provider()).append(',');
+    sqlText(b, r.deployment()).append(',').append(r.status()).append(',');
+    sqlText(b, r.outcome().label()).append(',');
+    sqlText(b, r.errorType()).append(',');
+    sqlText(b, r.errorMessage()).append(',');
+    real(b, r.latencyMs(), true).append(',');
+    real(b, r.firstTokenMs(), false).append(',').append(r.attempts()).append(',');
+    sqlText(b, r.route()).append(',').append(r.hedged() ? '1' : '0').append(',').append(r.stream() ? '1' : '0').append(',');
+    sqlText(b, r.cache()).append(',');
+    count(b, r.promptTokens()).append(',');
+    count(b, r.completionTokens()).append(',');
+    real(b, r.deadlineMs(), false).append(',');
+    sqlText(b, r.priority()).append(',');
+    real(b, r.overheadMs(), false).append(')');
+  }
+
+  private static StringBuilder sqlText(StringBuilder b, String s) {
+    if (s == null) {
+      return b.append("NULL");
+    }
+    b.append('\'');
+    int from = 0;
+    for (int i = 0; i < s.length(); i++) {
+      char ch = s.charAt(i);
+      if (ch == '\'' || ch == '\0') {
+        b.append(s, from, i).append(ch == '\'' ? "''" : "\uFFFD");
+        from = i + 1;
+      }
+    }
+    return b.append(s, from, s.length()).append('\'');
+  }
+
+  /**
+   * A time in milliseconds. A {@code required} one (latency, a NOT NULL column) is written as it is
+   * when finite and as 0 otherwise; an optional one is NULL when negative or not finite.
+   */
+  private static StringBuilder real(StringBuilder b, double v, boolean required) {
+    if (Double.isFinite(v) && (required || v >= 0)) {
+      return b.append(v);
+    }
+    return b.append(required ? "0.0" : "NULL");
+  }
+
+  private static StringBuilder count(StringBuilder b, int v) {
+    return v < 0 ? b.append("NULL") : b.append(v);
+  }
+
   public static void main(String[] args) throws Exception {
     String shape = args.length > 0 ? args[0] : "ts";
-    if (!List.of("first", "both", "auto-ts", "ts", "none", "literal", "pack", "json").contains(shape)) {
+    if (!List.of("first", "both", "auto-ts", "ts", "none", "literal", "pack", "json", "text").contains(shape)) {
       throw new IllegalArgumentException("unknown shape " + shape + ": first, both, auto-ts, ts, none, literal, pack"
           + " or json");
     }
@@ -152,6 +228,7 @@ public class RowCostBench {
     boolean literal = shape.equals("literal");
     boolean pack = shape.equals("pack");
     boolean json = shape.equals("json");
+    boolean text = shape.equals("text");
     boolean tsIndex = !shape.equals("none") && !literal;
     boolean modelIndex = shape.equals("first") || shape.equals("both");
     Path file = Files.createTempFile("rowcost-", ".db");
@@ -171,7 +248,7 @@ public class RowCostBench {
       long ts = System.currentTimeMillis();
       long wall0 = 0;
       long cpu0 = 0;
-      String sql = literal ? LITERAL_INSERT : pack ? PACKED_INSERT : json ? JSON_INSERT : null;
+      String sql = literal ? LITERAL_INSERT : pack ? PACKED_INSERT : json ? JSON_INSERT : text ? "SELECT 1" : null;
       try (PreparedStatement ps = sql != null ? c.prepareStatement(sql) : RequestLog.prepareInsert(c)) {
         List<RequestRecord> batch = new ArrayList<>(100);
         for (int i = 0; i < rows; i++) {
@@ -194,6 +271,10 @@ public class RowCostBench {
               ps.executeBatch();
             } else if (pack) {
               insertPacked(ps, batch);
+            } else if (text) {
+              try (Statement st = c.createStatement()) {
+                st.executeUpdate(insertText(batch));
+              }
             } else if (json) {
               ps.setString(1, jsonRows(batch));
               ps.executeUpdate();

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
+import org.sqlite.SQLiteOpenMode;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,6 +19,16 @@ import org.slf4j.LoggerFactory;
  */
 public final class Database implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Database.class);
+
+  /**
+   * Read-write, created if missing, and without SQLite's own per-connection mutex ("multi-thread"
+   * mode instead of "serialized"). Serialized mode locks and unlocks a mutex in every call into
+   * SQLite, about 4% of the log writer's time (two calls per bound value); it only protects a
+   * connection used by two threads at once, which never happens here: the pool lends a connection
+   * to one thread at a time, and the driver already synchronizes its own calls on a connection.
+   */
+  static final int SQLITE_OPEN_MODE = SQLiteOpenMode.READWRITE.flag | SQLiteOpenMode.CREATE.flag
+      | SQLiteOpenMode.NOMUTEX.flag;
 
   private final HikariDataSource pool;
   private final boolean postgres;
@@ -68,7 +79,7 @@ public final class Database implements AutoCloseable {
       }
       // WAL lets readers (queries, exports) run while the log writer writes
       h.setJdbcUrl("jdbc:sqlite:" + file.toAbsolutePath()
-          + "?journal_mode=WAL&synchronous=NORMAL&busy_timeout=5000&foreign_keys=true");
+          + "?journal_mode=WAL&synchronous=NORMAL&busy_timeout=5000&foreign_keys=true&open_mode=" + SQLITE_OPEN_MODE);
       h.setMaximumPoolSize(4);
       description = "sqlite:" + file.toAbsolutePath();
     }
