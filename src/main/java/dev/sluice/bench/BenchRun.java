@@ -3,6 +3,7 @@ package dev.sluice.bench;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.http.HttpServer;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,6 +33,7 @@ public final class BenchRun {
         vertx.deployVerticle(lane).await();
         lanes.add(lane);
       }
+      selfWarm(vertx, lanes, spec.selfWarm());
       // a short lead so that every lane is armed before the first request is due
       long start = System.nanoTime() + 20_000_000L;
       Instant startedAt = Instant.now().plusMillis(20);
@@ -53,6 +55,27 @@ public final class BenchRun {
     } finally {
       progress.close();
       vertx.close().await();
+    }
+  }
+
+  /**
+   * Runs {@code requests} requests, shared among the lanes, against a {@link SelfWarm} server of
+   * the generator's own, and waits for them; none reaches the target or the results.
+   */
+  static List<Recorder> selfWarm(Vertx vertx, List<Lane> lanes, int requests) {
+    if (requests <= 0) {
+      return List.of();
+    }
+    HttpServer server = SelfWarm.serve(vertx).await();
+    try {
+      List<Future<Recorder>> warmed = new ArrayList<>();
+      for (int i = 0; i < lanes.size(); i++) {
+        warmed.add(lanes.get(i).selfWarm(server.actualPort(), (requests + lanes.size() - 1 - i) / lanes.size()));
+      }
+      Future.all(warmed).await();
+      return warmed.stream().map(Future::result).toList();
+    } finally {
+      server.close().await();
     }
   }
 }

@@ -19,10 +19,22 @@ import java.util.Objects;
  * @param timeoutNanos  a request still unfinished this long after its intended send is given up
  * @param lanes         event loops that share the schedule (request i goes to lane i mod lanes)
  * @param label         free text naming the run (e.g. the target's name)
+ * @param selfWarm      requests sent, before the timetable, to a server inside the generator so that
+ *                      its own code is loaded and compiled off the clock (see {@link SelfWarm}); 0 for none
  */
 public record BenchSpec(
     URI target, String model, double rate, long durationNanos, long warmupNanos, boolean stream,
-    int connections, int maxTokens, boolean simTimestamps, long timeoutNanos, int lanes, String label) {
+    int connections, int maxTokens, boolean simTimestamps, long timeoutNanos, int lanes, String label,
+    int selfWarm) {
+  /** Self-warm requests when not told otherwise. */
+  public static final int DEFAULT_SELF_WARM = 200;
+
+  /** A spec with the default self-warm. */
+  public BenchSpec(URI target, String model, double rate, long durationNanos, long warmupNanos, boolean stream,
+      int connections, int maxTokens, boolean simTimestamps, long timeoutNanos, int lanes, String label) {
+    this(target, model, rate, durationNanos, warmupNanos, stream, connections, maxTokens, simTimestamps, timeoutNanos,
+        lanes, label, DEFAULT_SELF_WARM);
+  }
 
   public BenchSpec {
     Objects.requireNonNull(target, "target");
@@ -50,6 +62,9 @@ public record BenchSpec(
     }
     if (lanes < 1 || lanes > connections) {
       throw new IllegalArgumentException("--event-loops must be between 1 and --connections");
+    }
+    if (selfWarm < 0 || selfWarm > 100_000) {
+      throw new IllegalArgumentException("--self-warm must be between 0 and 100000 requests");
     }
     label = label == null ? "" : label;
   }

@@ -24,6 +24,8 @@ import java.util.concurrent.TimeUnit;
 final class Lane extends VerticleBase {
   /** Requests due within this much of now are sent in the same wake-up rather than after a timer. */
   private static final long SLACK_NANOS = 20_000;
+  /** Self-warm requests one lane keeps in flight at once. */
+  static final int WARM_IN_FLIGHT = 8;
 
   private final BenchSpec spec;
   private final Schedule schedule;
@@ -81,6 +83,45 @@ final class Lane extends VerticleBase {
   @Override
   public Future<?> stop() {
     return client.close();
+  }
+
+  /**
+   * Sends {@code n} requests (at most {@link #WARM_IN_FLIGHT} at a time) through this lane's request
+   * path to the generator's own {@link SelfWarm} server at {@code port}, before the timetable, on a
+   * client of their own; nothing of it is counted in the run. The future holds what they recorded.
+   */
+  Future<Recorder> selfWarm(int port, int n) {
+    Promise<Recorder> warmed = Promise.promise();
+    context.runOnContext(v -> {
+      Recorder rec = new Recorder();
+      if (n <= 0) {
+        warmed.complete(rec);
+        return;
+      }
+      HttpClientAgent local = vertx.httpClientBuilder()
+          .with(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true).setName("sluice-bench-warm-" + index))
+          .with(new PoolOptions().setHttp1MaxSize(WARM_IN_FLIGHT))
+          .build();
+      RequestOptions to = new RequestOptions(options).setAbsoluteURI("http://127.0.0.1:" + port + "/v1/chat/completions");
+      long[] counts = new long[2]; // sent, ended
+      Runnable[] next = new Runnable[1];
+      next[0] = () -> {
+        while (counts[0] < n && counts[0] - counts[1] < WARM_IN_FLIGHT) {
+          counts[0]++;
+          new Exchange(vertx, local, to, body, spec.stream(), System.nanoTime(), spec.timeoutNanos(), rec,
+              System::nanoTime, ok -> {
+                counts[1]++;
+                if (counts[1] == n) {
+                  local.close().onComplete(c -> warmed.complete(rec));
+                } else {
+                  next[0].run();
+                }
+              }).start();
+        }
+      };
+      next[0].run();
+    });
+    return warmed.future();
   }
 
   /** Starts the timetable at {@code startNanos}; the future completes when every request of this lane has ended. */

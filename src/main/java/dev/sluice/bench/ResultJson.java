@@ -28,6 +28,7 @@ public final class ResultJson {
     root.put("rate", s.rate());
     root.put("duration_s", s.durationNanos() / 1e9);
     root.put("warmup_s", s.warmupNanos() / 1e9);
+    root.put("self_warm", s.selfWarm());
     root.put("connections", s.connections());
     root.put("event_loops", s.lanes());
     root.put("max_tokens", s.maxTokens());

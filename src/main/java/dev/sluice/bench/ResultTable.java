@@ -14,10 +14,10 @@ public final class ResultTable {
   public static String render(JsonNode r) {
     StringBuilder sb = new StringBuilder();
     String label = r.path("label").asText("");
-    sb.append(String.format(Locale.ROOT, "sluice bench%s: %s  model=%s  %s  rate=%s/s  duration=%ss  warmup=%ss%n",
+    sb.append(String.format(Locale.ROOT, "sluice bench%s: %s  model=%s  %s  rate=%s/s  duration=%ss  warmup=%ss  self-warm=%d%n",
         label.isEmpty() ? "" : " [" + label + "]", r.path("target").asText(), r.path("model").asText(),
         r.path("stream").asBoolean() ? "stream" : "non-stream", num(r.path("rate").asDouble()),
-        num(r.path("duration_s").asDouble()), num(r.path("warmup_s").asDouble())));
+        num(r.path("duration_s").asDouble()), num(r.path("warmup_s").asDouble()), r.path("self_warm").asInt()));
     JsonNode c = r.path("counts");
     sb.append(String.format(Locale.ROOT,
         "requests: scheduled %d  sent %d  completed %d  ok %d  failed %d  | max in flight %d%n",

@@ -50,6 +50,11 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--warmup", defaultValue = "0s", description = "unmeasured lead-in at the same rate (default: ${DEFAULT-VALUE})")
   String warmup;
 
+  @Option(names = "--self-warm", defaultValue = "" + BenchSpec.DEFAULT_SELF_WARM, paramLabel = "N",
+      description = "before the timetable, send N requests to a server inside the generator (never the target) so that"
+          + " its own code is loaded and compiled off the clock; 0 for none (default: ${DEFAULT-VALUE})")
+  int selfWarm;
+
   @Option(names = "--stream", description = "request SSE streams")
   boolean stream;
 
@@ -100,7 +105,8 @@ final class BenchCommand implements Callable<Integer> {
     BenchSpec bench;
     try {
       bench = new BenchSpec(target, model, rate, duration("--duration", duration), warmupNanos(), stream,
-          connections, maxTokens, simTimestamps, duration("--timeout", timeout), eventLoops, label);
+          connections, maxTokens, simTimestamps, duration("--timeout", timeout), eventLoops, label,
+          selfWarm);
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
     }

@@ -56,6 +56,21 @@ class BenchRunTest {
   }
 
   @Test
+  void selfWarmRequestsNeverReachTheTarget() throws Exception {
+    long before = gw.sim().stats().requests();
+    BenchSpec spec = new BenchSpec(URI.create(gw.baseUrl()), "demo", 40, 1_000_000_000L, 250_000_000L, true, 64, 8,
+        true, 30_000_000_000L, 2, "test", 60);
+    BenchRun.Result r = BenchRun.run(spec, Map.of(), Progress.NONE);
+    JsonNode doc = ResultJson.of(r);
+    assertThat(doc.path("self_warm").asInt()).isEqualTo(60);
+    assertThat(ResultTable.render(doc)).contains("self-warm=60");
+    assertThat(doc.at("/counts/ok").asLong()).isEqualTo(40);
+    gw.awaitAtRest();
+    // the warm-up at the run's rate (0.25 s of 40/s) reaches the target; the 60 self-warm requests do not
+    assertThat(gw.sim().stats().requests() - before).isEqualTo(40 + 10);
+  }
+
+  @Test
   void failuresAreCountedByReason() throws Exception {
     BenchRun.Result r = BenchRun.run(spec(false, "no-such-model"), Map.of(), Progress.NONE);
     JsonNode doc = ResultJson.of(r);
