@@ -50,7 +50,12 @@ public final class UpstreamPool implements HttpClient {
       return new Connector() {
         @Override
         public Future<HttpClientConnection> connect(HttpConnectOptions target) {
-          return agent.connect(target);
+          // before the first request is written, so before any answer can arrive
+          return agent.connect(target).andThen(ar -> {
+            if (ar.succeeded()) {
+              SkipInterimResponses.install(ar.result());
+            }
+          });
         }
 
         @Override
@@ -218,7 +223,9 @@ public final class UpstreamPool implements HttpClient {
         } else {
           HttpClientResponse response = resp.result();
           response.end().onComplete(end -> {
-            if (end.succeeded() && reusable(c, response.version(), response.getHeader(HttpHeaders.CONNECTION),
+            // an interim 1xx is not the end of the exchange: its final response is still to come
+            if (end.succeeded() && response.statusCode() >= 200
+                && reusable(c, response.version(), response.getHeader(HttpHeaders.CONNECTION),
                 response.getHeader(HttpHeaders.KEEP_ALIVE))) {
               release(c);
             } else {

@@ -157,6 +157,12 @@ public final class Attempt implements AttemptGuards.Listener {
     guards.headers();
     pending = Buffer.buffer();
     response.exceptionHandler(this::onUpstreamError);
+    if (status < 200) {
+      // an interim response (102 Processing, ...) that Vert.x handed on as the answer: the real
+      // answer is still to come on this connection, which must not carry another exchange
+      fail(Failure.protocol("the provider sent an interim " + status + " response as its answer"));
+      return;
+    }
     if (status < 200 || status >= 300) {
       response.handler(this::onErrorChunk);
       response.endHandler(v -> {

@@ -19,6 +19,7 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
+import dev.sluice.testing.RawUpstream;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -157,6 +158,57 @@ class UpstreamPoolTest {
 
   private int size(Supplier<Integer> figure) {
     return onLoop(figure);
+  }
+
+  /** A pool over a provider that sends {@code 102 Processing} before each answer. */
+  private UpstreamPool interimPool(RawUpstream raw, boolean skipInterim) {
+    var agent = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true));
+    UpstreamPool.Connector connector = skipInterim ? UpstreamPool.Connector.of(agent) : new UpstreamPool.Connector() {
+      @Override
+      public Future<HttpClientConnection> connect(HttpConnectOptions target) {
+        return agent.connect(target); // as Vert.x hands them out: interim responses not skipped
+      }
+
+      @Override
+      public Future<Void> shutdown(long timeout, TimeUnit unit) {
+        return agent.shutdown(timeout, unit);
+      }
+    };
+    return pool(4, connector);
+  }
+
+  private Future<HttpClientResponse> interimExchange(UpstreamPool p, RawUpstream raw) {
+    Promise<HttpClientResponse> done = Promise.promise();
+    loop.runOnContext(v -> p.request(new RequestOptions().setMethod(HttpMethod.GET).setHost("127.0.0.1")
+            .setPort(raw.port()).setURI("/v1/x").setConnectTimeout(5_000))
+        .compose(HttpClientRequest::send)
+        .compose(r -> r.end().map(r))
+        .onComplete(done));
+    return done.future();
+  }
+
+  @Test
+  void anInterimResponseIsSkippedAndTheConnectionServesTheNextExchange() {
+    try (RawUpstream raw = new RawUpstream(RawUpstream.Mode.INTERIM_THEN_OK)) {
+      UpstreamPool p = interimPool(raw, true);
+      for (int i = 0; i < 2; i++) {
+        assertThat(interimExchange(p, raw).await().statusCode()).isEqualTo(200);
+      }
+      assertThat(opened.get()).as("one connection for both").isEqualTo(1);
+    }
+  }
+
+  @Test
+  void aConnectionWhoseExchangeEndedOnAnInterimResponseIsNotTakenAgain() {
+    try (RawUpstream raw = new RawUpstream(RawUpstream.Mode.INTERIM_THEN_OK)) {
+      UpstreamPool p = interimPool(raw, false);
+      assertThat(interimExchange(p, raw).await().statusCode()).isEqualTo(102);
+      // at once, while the first answer is still to come on the first connection (for 300 ms):
+      // were that connection reused, this exchange would read the first one's 200
+      assertThat(interimExchange(p, raw).await().statusCode()).isEqualTo(102);
+      assertThat(opened.get()).isEqualTo(2);
+      await().until(() -> closed.get() >= 1);
+    }
   }
 
   @Test

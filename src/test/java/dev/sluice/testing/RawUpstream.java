@@ -10,6 +10,8 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A provider that misbehaves at the socket level in ways the simulator does not: it can reset the
@@ -27,8 +29,18 @@ public final class RawUpstream implements AutoCloseable {
     /** Send 200 with SSE headers and the role-only event, then reset: broken before the first token. */
     RESET_AFTER_ROLE,
     /** Read the request and never answer (until the caller gives up). */
-    HANG
+    HANG,
+    /**
+     * An interim {@code 102 Processing} at once, then {@link #INTERIM_PAUSE_MS} later the answer of
+     * {@link #OK}, its text naming the request's last message ({@code "for <content>"}), so that a
+     * test sees whose answer a client got.
+     */
+    INTERIM_THEN_OK
   }
+
+  /** How long {@link Mode#INTERIM_THEN_OK} waits between the interim response and the answer. */
+  public static final long INTERIM_PAUSE_MS = 300;
+  private static final Pattern CONTENT = Pattern.compile("\"content\":\"([^\"]*)\"");
 
   private final ServerSocket server;
   private final Thread acceptor;
@@ -99,6 +111,19 @@ public final class RawUpstream implements AutoCloseable {
         requests.incrementAndGet();
         boolean stream = new String(body, StandardCharsets.UTF_8).replace(" ", "").contains("\"stream\":true");
         switch (mode) {
+          case INTERIM_THEN_OK -> {
+            out.write("HTTP/1.1 102 Processing\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            Thread.sleep(INTERIM_PAUSE_MS);
+            Matcher m = CONTENT.matcher(new String(body, StandardCharsets.UTF_8));
+            String who = null;
+            while (m.find()) {
+              who = m.group(1);
+            }
+            String text = "for " + who;
+            out.write((stream ? streamAnswer(text) : jsonAnswer(text)).getBytes(StandardCharsets.UTF_8));
+            out.flush();
+          }
           case OK -> {
             if (stream) {
               out.write(streamAnswer().getBytes(StandardCharsets.UTF_8));
@@ -146,18 +171,26 @@ public final class RawUpstream implements AutoCloseable {
   }
 
   private static String jsonAnswer() {
+    return jsonAnswer("raw answer");
+  }
+
+  private static String jsonAnswer(String text) {
     String body = "{\"id\":\"chatcmpl-raw\",\"object\":\"chat.completion\",\"created\":0,\"model\":\"raw\","
-        + "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"raw answer\"},"
+        + "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"" + text + "\"},"
         + "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5}}";
     return "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
         + body.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n" + body;
   }
 
   private static String streamAnswer() {
+    return streamAnswer("raw");
+  }
+
+  private static String streamAnswer(String text) {
     String prefix = "data: {\"id\":\"raw\",\"object\":\"chat.completion.chunk\",\"created\":0,\"model\":\"raw\",\"choices\":[{\"index\":0,";
     return "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
         + chunk(prefix + "\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n")
-        + chunk(prefix + "\"delta\":{\"content\":\"raw\"},\"finish_reason\":null}]}\n\n")
+        + chunk(prefix + "\"delta\":{\"content\":\"" + text + "\"},\"finish_reason\":null}]}\n\n")
         + chunk(prefix + "\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n")
         + chunk("data: [DONE]\n\n")
         + "0\r\n\r\n";
