@@ -418,9 +418,40 @@ public final class ConfigLoader {
     boolean passthrough = s.bool("passthrough", preset != null);
     Map<String, String> headers = s.stringMap("headers");
     boolean http2 = s.bool("http2", false);
+    Path caFile = caFile(s, baseDir, uri, problems);
     s.rejectUnknown();
     return new ProviderConfig(name, type, preset == null ? null : preset.name(), uri, Secret.of(key), headers,
-        timeouts, maxConn, passthrough, enabled, sim, http2);
+        timeouts, maxConn, passthrough, enabled, sim, http2, caFile);
+  }
+
+  /**
+   * {@code ca_file}: a PEM file of certificate authorities to trust for the provider's TLS instead of
+   * the JVM's (a self-hosted server with an internal CA). Checked here so that a wrong path or a file
+   * without a certificate is a configuration error, not a failure on the first request.
+   */
+  private static Path caFile(Section s, Path baseDir, URI uri, Problems problems) {
+    String text = s.string("ca_file", null);
+    if (text == null || text.isBlank()) {
+      return null;
+    }
+    Path p = baseDir.resolve(text.trim());
+    if (!Files.isRegularFile(p) || !Files.isReadable(p)) {
+      problems.error(s.child("ca_file"), "CA file " + p + " does not exist or cannot be read");
+      return null;
+    }
+    try {
+      if (!Files.readString(p, java.nio.charset.StandardCharsets.US_ASCII).contains("-----BEGIN CERTIFICATE-----")) {
+        problems.error(s.child("ca_file"), "CA file " + p + " holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
+        return null;
+      }
+    } catch (java.io.IOException | java.io.UncheckedIOException e) {
+      problems.error(s.child("ca_file"), "CA file " + p + " cannot be read: " + e.getMessage());
+      return null;
+    }
+    if (uri != null && !"https".equals(uri.getScheme())) {
+      problems.warning(s.child("ca_file"), "ca_file is only used for https:// base URLs; this provider's is " + uri);
+    }
+    return p;
   }
 
   private static URI parseUrl(String url, String path, Problems problems) {

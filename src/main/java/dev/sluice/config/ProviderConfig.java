@@ -1,6 +1,7 @@
 package dev.sluice.config;
 
 import java.net.URI;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.Objects;
 
@@ -20,6 +21,8 @@ import java.util.Objects;
  * @param sim            simulator settings when {@code type} is {@code sim}
  * @param http2          speak HTTP/2 upstream (ALPN over TLS, prior knowledge in clear text): many
  *                       concurrent streams share a few connections
+ * @param caFile         PEM file of the certificate authorities to trust for this provider's TLS
+ *                       instead of the JVM's, or {@code null} for the JVM's
  */
 public record ProviderConfig(
     String name,
@@ -33,7 +36,8 @@ public record ProviderConfig(
     boolean passthrough,
     boolean enabled,
     SimSettings sim,
-    boolean http2) {
+    boolean http2,
+    Path caFile) {
 
   public static final int DEFAULT_MAX_CONNECTIONS = 4096;
 
@@ -48,7 +52,7 @@ public record ProviderConfig(
   /** The same provider at another address (an in-process simulator learns its port at start). */
   public ProviderConfig withBaseUrl(URI url) {
     return new ProviderConfig(name, type, preset, url, apiKey, headers, timeouts, maxConnections, passthrough,
-        enabled, sim, http2);
+        enabled, sim, http2, caFile);
   }
 
   public boolean isSim() {

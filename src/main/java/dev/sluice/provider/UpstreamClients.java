@@ -1,12 +1,14 @@
 package dev.sluice.provider;
 
 import dev.sluice.config.ProviderConfig;
+import io.netty.util.NetUtil;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
+import io.vertx.core.net.PemTrustOptions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -44,6 +46,16 @@ public final class UpstreamClients {
           .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, Math.max(p.timeouts().connect().toMillis(),
               longestConnect.getOrDefault(p.name(), 0L))))
           .setName("sluice-" + p.name());
+      if (ssl && !NetUtil.isValidIpV4Address(p.baseUrl().getHost())
+          && !NetUtil.isValidIpV6Address(p.baseUrl().getHost())) {
+        // name the server in the handshake (SNI) for every host name: the JDK leaves it out for a
+        // name without a dot (a container or service name such as https://vllm:8443), and a
+        // TLS front that serves several names then answers with the wrong certificate or refuses
+        options.setForceSni(true);
+      }
+      if (p.caFile() != null) {
+        options.setTrustOptions(new PemTrustOptions().addCertPath(p.caFile().toString()));
+      }
       String name = p.name();
       if (!p.http2()) {
         // HTTP/1.1: one connection per exchange, picked in constant time (see UpstreamPool)

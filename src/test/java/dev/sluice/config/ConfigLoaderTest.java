@@ -779,6 +779,38 @@ class ConfigLoaderTest {
     assertThat(errorAt(r, "providers.sim.profile").message()).contains("missing.yaml");
   }
 
+  @Test
+  void aCaFileIsResolvedAgainstTheConfigurationsDirectoryAndMustHoldACertificate(@TempDir Path dir)
+      throws Exception {
+    Files.writeString(dir.resolve("ca.pem"), "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    Files.writeString(dir.resolve("key.pem"), "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n");
+    String yaml = """
+        providers:
+          good: { type: openai, base_url: "https://vllm:8443/v1", ca_file: ca.pem }
+          missing: { type: openai, base_url: "https://vllm:8443/v1", ca_file: nowhere.pem }
+          notcert: { type: openai, base_url: "https://vllm:8443/v1", ca_file: key.pem }
+          plain: { type: openai, base_url: "http://vllm:8000/v1", ca_file: ca.pem }
+        models:
+          m: { deployments: [{ provider: good, model: x }] }
+        """;
+    ConfigLoader.Result r = new ConfigLoader(Map.of()).check(yaml, "t", dir, false);
+    assertThat(errorAt(r, "providers.missing.ca_file").message()).contains("nowhere.pem").contains("does not exist");
+    assertThat(errorAt(r, "providers.notcert.ca_file").message()).contains("no PEM certificate");
+    assertThat(warningAt(r, "providers.plain.ca_file").message()).contains("only used for https://");
+    assertThat(r.problems()).noneMatch(p -> p.path().startsWith("providers.good"));
+  }
+
+  @Test
+  void aProviderWithoutCaFileTrustsTheJvmsAuthorities() {
+    SluiceConfig c = ok("""
+        providers:
+          up: { type: openai, base_url: "https://api.example.com/v1" }
+        models:
+          m: { deployments: [{ provider: up, model: x }] }
+        """);
+    assertThat(c.providers().get("up").caFile()).isNull();
+  }
+
   // ---- the built-in configuration ------------------------------------------------------------
 
   @Test

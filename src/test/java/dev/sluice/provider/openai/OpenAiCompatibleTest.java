@@ -50,7 +50,7 @@ class OpenAiCompatibleTest {
 
   ProviderConfig provider(String key, Map<String, String> headers) {
     return new ProviderConfig("p", "openai", null, URI.create("http://127.0.0.1:" + server.actualPort() + "/v1/"),
-        key == null ? Secret.empty() : Secret.of(key), headers, Timeouts.DEFAULTS, 16, false, true, null, false);
+        key == null ? Secret.empty() : Secret.of(key), headers, Timeouts.DEFAULTS, 16, false, true, null, false, null);
   }
 
   MultiMap send(UpstreamRequest r) throws Exception {
