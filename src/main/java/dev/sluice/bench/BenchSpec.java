@@ -1,12 +1,13 @@
 package dev.sluice.bench;
 
 import java.net.URI;
+import java.nio.file.Path;
 import java.util.Objects;
 
 /**
  * What one load-generator run does. Validated when built, so a run never starts half-configured.
  *
- * @param target        base URL of the server under test ({@code http://host:port}, with or without
+ * @param target        base URL of the server under test ({@code http://host:port} or {@code https://...}, with or without
  *                      {@code /v1}) or the full chat-completions URL
  * @param model         the {@code model} sent in every request
  * @param rate          intended requests per second, evenly spaced
@@ -21,11 +22,13 @@ import java.util.Objects;
  * @param label         free text naming the run (e.g. the target's name)
  * @param selfWarm      requests sent, before the timetable, to a server inside the generator so that
  *                      its own code is loaded and compiled off the clock (see {@link SelfWarm}); 0 for none
+ * @param caFile        for an {@code https} target: PEM certificate authorities to trust instead of the
+ *                      JVM's, or {@code null}
  */
 public record BenchSpec(
     URI target, String model, double rate, long durationNanos, long warmupNanos, boolean stream,
     int connections, int maxTokens, boolean simTimestamps, long timeoutNanos, int lanes, String label,
-    int selfWarm) {
+    int selfWarm, Path caFile) {
   /** Self-warm requests when not told otherwise. */
   public static final int DEFAULT_SELF_WARM = 200;
 
@@ -33,14 +36,18 @@ public record BenchSpec(
   public BenchSpec(URI target, String model, double rate, long durationNanos, long warmupNanos, boolean stream,
       int connections, int maxTokens, boolean simTimestamps, long timeoutNanos, int lanes, String label) {
     this(target, model, rate, durationNanos, warmupNanos, stream, connections, maxTokens, simTimestamps, timeoutNanos,
-        lanes, label, DEFAULT_SELF_WARM);
+        lanes, label, DEFAULT_SELF_WARM, null);
   }
 
   public BenchSpec {
     Objects.requireNonNull(target, "target");
     Objects.requireNonNull(model, "model");
-    if (target.getScheme() == null || !target.getScheme().equals("http") || target.getHost() == null) {
-      throw new IllegalArgumentException("--target must be an http:// URL, found '" + target + "'");
+    if (target.getScheme() == null || !(target.getScheme().equals("http") || target.getScheme().equals("https"))
+        || target.getHost() == null) {
+      throw new IllegalArgumentException("--target must be an http:// or https:// URL, found '" + target + "'");
+    }
+    if (caFile != null && !target.getScheme().equals("https")) {
+      throw new IllegalArgumentException("--ca-file is for https:// targets only");
     }
     if (!(rate > 0) || rate > 1_000_000) {
       throw new IllegalArgumentException("--rate must be above 0 and at most 1000000 per second");
@@ -79,6 +86,10 @@ public record BenchSpec(
       return URI.create(s);
     }
     return URI.create(s.endsWith("/v1") ? s + "/chat/completions" : s + "/v1/chat/completions");
+  }
+
+  public boolean tls() {
+    return "https".equals(target.getScheme());
   }
 
   public Schedule schedule() {

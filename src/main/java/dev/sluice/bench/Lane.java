@@ -1,5 +1,6 @@
 package dev.sluice.bench;
 
+import io.netty.util.NetUtil;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -12,6 +13,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.PemTrustOptions;
 import java.net.URI;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -57,15 +59,24 @@ final class Lane extends VerticleBase {
   public Future<?> start() {
     context = vertx.getOrCreateContext();
     int share = (spec.connections() + spec.lanes() - 1 - index) / spec.lanes();
+    HttpClientOptions http = new HttpClientOptions()
+        .setProtocolVersion(HttpVersion.HTTP_1_1)
+        .setKeepAlive(true)
+        .setKeepAliveTimeout(120)
+        .setPipelining(false)
+        .setTcpNoDelay(true)
+        .setIdleTimeout(0)
+        .setName("sluice-bench-" + index);
+    if (spec.tls()) {
+      String host = spec.target().getHost();
+      // SNI for every host name, also one without a dot (the JDK leaves those out)
+      http.setSsl(true).setForceSni(!NetUtil.isValidIpV4Address(host) && !NetUtil.isValidIpV6Address(host));
+      if (spec.caFile() != null) {
+        http.setTrustOptions(new PemTrustOptions().addCertPath(spec.caFile().toString()));
+      }
+    }
     client = vertx.httpClientBuilder()
-        .with(new HttpClientOptions()
-            .setProtocolVersion(HttpVersion.HTTP_1_1)
-            .setKeepAlive(true)
-            .setKeepAliveTimeout(120)
-            .setPipelining(false)
-            .setTcpNoDelay(true)
-            .setIdleTimeout(0)
-            .setName("sluice-bench-" + index))
+        .with(http)
         .with(new PoolOptions().setHttp1MaxSize(Math.max(1, share)).setMaxWaitQueueSize(-1))
         .build();
     URI uri = spec.requestUri();

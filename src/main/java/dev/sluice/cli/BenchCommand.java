@@ -35,7 +35,7 @@ final class BenchCommand implements Callable<Integer> {
   CommandLine.Model.CommandSpec spec;
 
   @Option(names = "--target", required = true,
-      description = "base URL of the server under test (http://host:port[/v1]) or the full chat-completions URL")
+      description = "base URL of the server under test (http[s]://host:port[/v1]) or the full chat-completions URL")
   URI target;
 
   @Option(names = "--model", defaultValue = "demo", description = "model to request (default: ${DEFAULT-VALUE})")
@@ -54,6 +54,10 @@ final class BenchCommand implements Callable<Integer> {
       description = "before the timetable, send N requests to a server inside the generator (never the target) so that"
           + " its own code is loaded and compiled off the clock; 0 for none (default: ${DEFAULT-VALUE})")
   int selfWarm;
+
+  @Option(names = "--ca-file", paramLabel = "FILE",
+      description = "for an https:// target: PEM certificate authorities to trust instead of the JVM's")
+  Path caFile;
 
   @Option(names = "--stream", description = "request SSE streams")
   boolean stream;
@@ -106,7 +110,7 @@ final class BenchCommand implements Callable<Integer> {
     try {
       bench = new BenchSpec(target, model, rate, duration("--duration", duration), warmupNanos(), stream,
           connections, maxTokens, simTimestamps, duration("--timeout", timeout), eventLoops, label,
-          selfWarm);
+          selfWarm, caFile);
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
     }

@@ -59,7 +59,7 @@ class BenchRunTest {
   void selfWarmRequestsNeverReachTheTarget() throws Exception {
     long before = gw.sim().stats().requests();
     BenchSpec spec = new BenchSpec(URI.create(gw.baseUrl()), "demo", 40, 1_000_000_000L, 250_000_000L, true, 64, 8,
-        true, 30_000_000_000L, 2, "test", 60);
+        true, 30_000_000_000L, 2, "test", 60, null);
     BenchRun.Result r = BenchRun.run(spec, Map.of(), Progress.NONE);
     JsonNode doc = ResultJson.of(r);
     assertThat(doc.path("self_warm").asInt()).isEqualTo(60);

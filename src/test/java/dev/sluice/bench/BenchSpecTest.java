@@ -32,7 +32,9 @@ class BenchSpecTest {
 
   @Test
   void rejectsWhatCannotRun() {
-    assertThatThrownBy(() -> spec("https://h:1", false, 0, false)).hasMessageContaining("http://");
+    assertThatThrownBy(() -> spec("ftp://h:1", false, 0, false)).hasMessageContaining("http:// or https://");
+    assertThatThrownBy(() -> new BenchSpec(URI.create("http://h:1"), "m", 1, 1, 0, false, 1, 0, false, 1, 1, null, 0,
+        java.nio.file.Path.of("ca.pem"))).hasMessageContaining("--ca-file");
     assertThatThrownBy(() -> new BenchSpec(URI.create("http://h:1"), "m", 0, 1, 0, false, 1, 0, false, 1, 1, null))
         .hasMessageContaining("--rate");
     assertThatThrownBy(() -> new BenchSpec(URI.create("http://h:1"), "m", 1, 1, 0, false, 1, 0, false, 1, 2, null))

@@ -21,9 +21,13 @@ class SelfWarmTest {
   }
 
   private List<Lane> lanes(boolean stream, int n) {
+    return lanes("http://127.0.0.1:9", stream, n);
+  }
+
+  private List<Lane> lanes(String target, boolean stream, int n) {
     // the target is never contacted: nothing listens there
-    BenchSpec spec = new BenchSpec(URI.create("http://127.0.0.1:9"), "m", 10, 1_000_000_000L, 0, stream, 8, 0, false,
-        10_000_000_000L, n, "t", 0);
+    BenchSpec spec = new BenchSpec(URI.create(target), "m", 10, 1_000_000_000L, 0, stream, 8, 0, false,
+        10_000_000_000L, n, "t", 0, null);
     List<Lane> lanes = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       Lane lane = new Lane(spec, i, java.util.Map.of(), new LiveCounters());
@@ -45,6 +49,12 @@ class SelfWarmTest {
     // a stream is read as in a run: a first text and a stamped delay per chunk
     assertThat(chunks).isEqualTo(stream ? 50L * SelfWarm.CHUNKS : 0);
     assertThat(firstTexts).isEqualTo(stream ? 50 : 0);
+  }
+
+  @Test
+  void anHttpsTargetsLanesWarmUpOnPlainHttp() {
+    List<Recorder> warmed = BenchRun.selfWarm(vertx, lanes("https://localhost:9", false, 1), 10);
+    assertThat(warmed.get(0).okCount()).isEqualTo(10);
   }
 
   @Test

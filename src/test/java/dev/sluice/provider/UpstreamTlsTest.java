@@ -6,6 +6,7 @@ import dev.sluice.testing.AtRest;
 import dev.sluice.testing.Calls;
 import dev.sluice.testing.Calls.Call;
 import dev.sluice.testing.SseEvents;
+import dev.sluice.testing.TestCerts;
 import dev.sluice.testing.TestGateway;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
@@ -25,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The upstream path over real TLS, as every hosted provider is reached: a local HTTPS server with a
- * certificate for {@code localhost} made by the JDK's keytool, trusted through the provider's
+ * certificate for {@code localhost} made by the JDK's keytool ({@link TestCerts}), trusted through the provider's
  * {@code ca_file}. The gateway must send SNI, verify the certificate and its name, and speak
  * HTTP/2 over ALPN when asked; an untrusted or misnamed certificate must fail the attempt before a
  * request is sent.
@@ -40,17 +41,12 @@ class UpstreamTlsTest {
   static final List<HttpVersion> versions = new CopyOnWriteArrayList<>();
 
   @BeforeAll
-  static void start() throws Exception {
-    Path store = dir.resolve("upstream.p12");
-    Path ca = dir.resolve("ca.pem");
-    keytool("-genkeypair", "-alias", "up", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=localhost",
-        "-ext", "SAN=dns:localhost", "-validity", "2", "-keystore", store.toString(), "-storetype", "PKCS12",
-        "-storepass", "secret", "-keypass", "secret");
-    keytool("-exportcert", "-rfc", "-alias", "up", "-keystore", store.toString(), "-storepass", "secret", "-file",
-        ca.toString());
+  static void start() {
+    TestCerts certs = TestCerts.create(dir, "localhost");
+    Path ca = certs.caPem();
     vertx = Vertx.vertx();
     server = vertx.createHttpServer(new HttpServerOptions().setSsl(true).setSni(true).setUseAlpn(true)
-            .setKeyCertOptions(new PfxOptions().setPath(store.toString()).setPassword("secret")))
+            .setKeyCertOptions(new PfxOptions().setPath(certs.keyStore().toString()).setPassword(TestCerts.PASSWORD)))
         .requestHandler(UpstreamTlsTest::answer)
         .listen(0, "127.0.0.1").await();
     int port = server.actualPort();
@@ -69,15 +65,6 @@ class UpstreamTlsTest {
           untrusted: { deployments: [{ id: u, provider: untrusted, model: m }] }
           misnamed: { deployments: [{ id: n, provider: misnamed, model: m }] }
         """.formatted(port, ca));
-  }
-
-  private static void keytool(String... args) throws Exception {
-    String[] cmd = new String[args.length + 1];
-    cmd[0] = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
-    System.arraycopy(args, 0, cmd, 1, args.length);
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes());
-    assertThat(p.waitFor()).as("keytool " + String.join(" ", args) + ": " + out).isZero();
   }
 
   private static void answer(HttpServerRequest req) {
