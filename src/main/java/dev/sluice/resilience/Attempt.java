@@ -252,10 +252,34 @@ public final class Attempt implements AttemptGuards.Listener {
     }
   }
 
+  /** A relayed stream holds back at most this much of an event not yet complete. */
+  static final int MAX_CARRY = 1 << 20;
+  /** The start of an event not yet complete: sent with the rest of it, or dropped if the stream breaks. */
+  private Buffer carry;
+  /** What the client got ends inside an event (one longer than {@link #MAX_CARRY} was sent in part). */
+  private boolean midEvent;
+
   private void relay(Buffer chunk) {
     tail.update(chunk);
+    int carried = carry == null ? 0 : carry.length();
+    Buffer data = carry == null ? chunk : carry.appendBuffer(chunk);
+    carry = null;
+    int cut = afterLastBlankLine(data, Math.max(0, carried - 2));
+    Buffer send;
+    if (cut == data.length()) {
+      send = data;
+    } else if (cut > 0) {
+      send = data.getBuffer(0, cut);
+      carry = data.getBuffer(cut, data.length());
+    } else if (data.length() > MAX_CARRY) {
+      send = data;
+    } else {
+      carry = carried == 0 ? data.copy() : data; // the provider's chunk is not ours to grow
+      return;
+    }
+    midEvent = carry == null && cut != data.length();
     HttpServerResponse out = owner.client();
-    out.write(chunk);
+    out.write(send);
     if (!paused && out.writeQueueFull()) {
       // the client reads slower than the provider writes: stop reading the provider until it catches up
       paused = true;
@@ -271,13 +295,38 @@ public final class Attempt implements AttemptGuards.Listener {
     }
   }
 
+  /** The index just after the last blank line ("\n\n" or "\n\r\n") ending at or after {@code from}, or 0. */
+  private static int afterLastBlankLine(Buffer b, int from) {
+    for (int i = b.length() - 1; i > from; i--) {
+      if (b.getByte(i) == '\n') {
+        byte p = b.getByte(i - 1);
+        if (p == '\n' || (p == '\r' && i >= 2 && b.getByte(i - 2) == '\n')) {
+          return i + 1;
+        }
+      }
+    }
+    return 0;
+  }
+
+  /** Whether the bytes the client got end inside an event, so a final event must first close it. */
+  public boolean midEvent() {
+    return midEvent;
+  }
+
   private void onStreamEnd() {
     if (state == State.DONE) {
       return;
     }
+    if (state == State.COMMITTED && carry != null && (tail.complete() || tail.endedWithError())) {
+      // the provider's last event ([DONE] or its error) came without its blank line: pass it on, ended
+      owner.client().write(carry.appendString("\n\n"));
+      carry = null;
+    }
     if (state == State.COMMITTED) {
-      terminate(tail.complete() ? null : Failure.reset(new IllegalStateException(
-          "the provider closed the stream before [DONE]")), false);
+      terminate(tail.endedWithError()
+          ? Failure.reset(new IllegalStateException("the provider ended its stream with an error event"))
+          : tail.complete() ? null : Failure.reset(new IllegalStateException(
+              "the provider closed the stream before [DONE]")), false);
     } else {
       terminate(Failure.protocol("the provider's stream ended before its first token"), false);
     }

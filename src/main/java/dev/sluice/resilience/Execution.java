@@ -630,7 +630,7 @@ public final class Execution implements Attempt.Owner {
     }
     ApiError e = truncationError(a.deployment(), truncation);
     if (!a.endedWithProviderError()) {
-      resp.write(e.toSseEvent());
+      resp.write((a.midEvent() ? "\n\n" : "") + e.toSseEvent());
     }
     resp.end();
     end(Outcome.TRUNCATED, 200, e.type(), e.message());
@@ -728,12 +728,13 @@ public final class Execution implements Attempt.Owner {
     if (ended) {
       return;
     }
+    boolean midEvent = committed && active.stream().anyMatch(Attempt::midEvent);
     cancelAll();
     ApiError e = new ApiError(504, Guard.DEADLINE.wireName(), committed ? "stream_truncated" : "timeout", null,
         Guard.DEADLINE.describe(Durations.formatNanos(deadline.budgetNanos()))
             + " (set by " + deadline.source().name().toLowerCase(Locale.ROOT) + ")");
     if (committed) {
-      resp.write(e.toSseEvent());
+      resp.write((midEvent ? "\n\n" : "") + e.toSseEvent());
       resp.end();
       end(Outcome.TRUNCATED, 200, e.type(), e.message());
     } else {

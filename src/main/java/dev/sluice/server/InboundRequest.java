@@ -199,6 +199,11 @@ final class InboundRequest {
     RoutePlan plan = s.planner().plan(group.get());
     done = true;
     resp.closeHandler(null);
+    if (env.stream() && req.version() == io.vertx.core.http.HttpVersion.HTTP_1_0) {
+      // HTTP/1.0 has no chunked coding: a stream's end is the connection's close, even when the
+      // client asked to keep it alive
+      resp.endHandler(v -> req.connection().close());
+    }
     new Execution(execution, resp, env, bytes, body, deadline, plan, arrivalNanos, epochMillis, requestId, ticket)
         .start();
   }

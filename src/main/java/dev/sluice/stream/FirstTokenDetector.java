@@ -23,6 +23,8 @@ public final class FirstTokenDetector {
 
   private static final JsonFactory JSON = new JsonFactory();
   private int scanned;
+  /** Where the search for the end of the event that starts at {@code scanned} resumes. */
+  private int resume;
 
   /**
    * Scans complete events in {@code pending} not yet scanned.
@@ -32,7 +34,9 @@ public final class FirstTokenDetector {
   public Signal scan(Buffer pending) {
     int len = pending.length();
     int start = scanned;
-    int i = scanned;
+    // bytes of an unfinished event already searched are not searched again: a large event that
+    // arrives in many reads would otherwise cost time quadratic in its size, on the event loop
+    int i = Math.max(scanned, resume);
     while (i < len) {
       byte b = pending.getByte(i);
       if (b == '\n') {
@@ -54,6 +58,8 @@ public final class FirstTokenDetector {
       }
       i++;
     }
+    // the last two bytes may begin a separator whose rest has not arrived
+    resume = Math.max(start, len - 2);
     return Signal.NONE;
   }
 
@@ -110,7 +116,7 @@ public final class FirstTokenDetector {
               return Signal.ERROR;
             }
             switch (name) {
-              case "content", "text", "reasoning_content", "reasoning" -> {
+              case "content", "text", "reasoning_content", "reasoning", "refusal" -> {
                 if (v == JsonToken.VALUE_STRING && p.getTextLength() > 0) {
                   return Signal.TOKEN;
                 }

@@ -64,11 +64,17 @@ public final class StreamTail {
 
   /** The data of the last event that has any, or "" when there is none or its start is not in the window. */
   public String lastEventData() {
+    return lastEvents()[1];
+  }
+
+  /** The data of the last two events that have any: [one before, last]; "" where unknown. */
+  private String[] lastEvents() {
     String s = window();
     // unless the window holds the whole stream, whatever precedes its first blank line is the
     // cut-off end of an event whose start is gone
     boolean known = total <= KEEP;
     String last = "";
+    String before = "";
     StringBuilder data = null;
     int i = 0;
     int n = s.length();
@@ -82,6 +88,7 @@ public final class StreamTail {
       String line = s.substring(i, end > i && s.charAt(end - 1) == '\r' ? end - 1 : end);
       if (line.isEmpty()) {
         if (data != null) {
+          before = last;
           last = known ? data.toString().strip() : "";
         }
         data = null;
@@ -96,9 +103,10 @@ public final class StreamTail {
       i = nl + 1;
     }
     if (data != null) {
+      before = last;
       last = known ? data.toString().strip() : "";
     }
-    return last;
+    return new String[] {before, last};
   }
 
   /** The usual clean end: an event of the one line {@code data: [DONE]}, after a blank line. */
@@ -113,9 +121,16 @@ public final class StreamTail {
     return lastEventData().equals("[DONE]");
   }
 
-  /** The stream's last event was the provider's own error. */
+  /**
+   * The stream's last event was the provider's own error, or its last but one, followed by
+   * {@code [DONE]} (vLLM ends a stream that failed that way).
+   */
   public boolean endedWithError() {
-    String e = lastEventData();
+    String[] e = lastEvents();
+    return isError(e[1]) || (e[1].equals("[DONE]") && isError(e[0]));
+  }
+
+  private static boolean isError(String e) {
     return e.startsWith("{") && e.replace(" ", "").startsWith("{\"error\"");
   }
 }

@@ -209,4 +209,47 @@ class FirstTokenDetectorTest {
     pending.appendBytes(bytes, cut, bytes.length - cut);
     assertThat(d.scan(pending)).isEqualTo(Signal.TOKEN);
   }
+
+  @Test
+  void aRefusalIsAToken() {
+    String refusal = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
+        + "\"delta\":{\"refusal\":\"I can't\"},\"finish_reason\":null}]}\n\n";
+    assertThat(feed(ROLE, refusal)).containsExactly(Signal.NONE, Signal.TOKEN);
+  }
+
+  /**
+   * A first event of 4 MiB arriving in 16 KiB reads: each byte is looked at about twice (once in the
+   * search for the event's end, once when the whole event is read), not the whole event again on
+   * every read, which took over a second of event-loop time for 8 MiB (about 128 times each byte
+   * here). Counted, not timed: the buffer counts the bytes the detector reads from it.
+   */
+  @Test
+  void aLargeFirstEventInManyReadsIsScannedOnce() {
+    StringBuilder sb = new StringBuilder("data: {\"choices\":[{\"index\":0,\"text\":\"");
+    while (sb.length() < (4 << 20)) {
+      sb.append("lorem ipsum dolor sit amet ");
+    }
+    byte[] all = sb.append("\"}]}\n\n").toString().getBytes(StandardCharsets.UTF_8);
+    long[] reads = new long[1];
+    Buffer real = Buffer.buffer();
+    Buffer counting = (Buffer) java.lang.reflect.Proxy.newProxyInstance(Buffer.class.getClassLoader(),
+        new Class<?>[] {Buffer.class}, (proxy, method, args) -> {
+          if (method.getName().equals("getByte")) {
+            reads[0]++;
+          }
+          try {
+            return method.invoke(real, args);
+          } catch (java.lang.reflect.InvocationTargetException e) {
+            throw e.getCause();
+          }
+        });
+    FirstTokenDetector d = new FirstTokenDetector();
+    Signal s = Signal.NONE;
+    for (int i = 0; i < all.length; i += 16 << 10) {
+      real.appendBytes(all, i, Math.min(16 << 10, all.length - i));
+      s = d.scan(counting);
+    }
+    assertThat(s).isEqualTo(Signal.TOKEN);
+    assertThat(reads[0]).as("bytes read for a %d-byte event", all.length).isLessThan(3L * all.length);
+  }
 }

@@ -1,6 +1,5 @@
 package dev.sluice.testing;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -8,7 +7,6 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -102,11 +100,11 @@ public final class RawUpstream implements AutoCloseable {
       InputStream in = s.getInputStream();
       OutputStream out = s.getOutputStream();
       while (!closed) {
-        String head = readHead(in);
+        String head = HttpHead.read(in);
         if (head == null) {
           return;
         }
-        int length = contentLength(head);
+        int length = HttpHead.contentLength(head);
         byte[] body = in.readNBytes(length);
         requests.incrementAndGet();
         boolean stream = new String(body, StandardCharsets.UTF_8).replace(" ", "").contains("\"stream\":true");
@@ -138,7 +136,7 @@ public final class RawUpstream implements AutoCloseable {
           }
           case RESET_AFTER_ROLE -> {
             out.write(("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
-                + chunk("data: {\"id\":\"raw\",\"object\":\"chat.completion.chunk\",\"created\":0,\"model\":\"raw\","
+                + HttpHead.chunk("data: {\"id\":\"raw\",\"object\":\"chat.completion.chunk\",\"created\":0,\"model\":\"raw\","
                     + "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n"))
                 .getBytes(StandardCharsets.UTF_8));
             out.flush();
@@ -189,48 +187,15 @@ public final class RawUpstream implements AutoCloseable {
   private static String streamAnswer(String text) {
     String prefix = "data: {\"id\":\"raw\",\"object\":\"chat.completion.chunk\",\"created\":0,\"model\":\"raw\",\"choices\":[{\"index\":0,";
     return "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
-        + chunk(prefix + "\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n")
-        + chunk(prefix + "\"delta\":{\"content\":\"" + text + "\"},\"finish_reason\":null}]}\n\n")
-        + chunk(prefix + "\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n")
-        + chunk("data: [DONE]\n\n")
+        + HttpHead.chunk(prefix + "\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n")
+        + HttpHead.chunk(prefix + "\"delta\":{\"content\":\"" + text + "\"},\"finish_reason\":null}]}\n\n")
+        + HttpHead.chunk(prefix + "\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n")
+        + HttpHead.chunk("data: [DONE]\n\n")
         + "0\r\n\r\n";
   }
 
-  private static String chunk(String s) {
-    return Integer.toHexString(s.getBytes(StandardCharsets.UTF_8).length) + "\r\n" + s + "\r\n";
-  }
 
-  private static String readHead(InputStream in) throws IOException {
-    ByteArrayOutputStream b = new ByteArrayOutputStream();
-    int state = 0;
-    while (true) {
-      int c = in.read();
-      if (c < 0) {
-        return null;
-      }
-      b.write(c);
-      state = switch (state) {
-        case 0 -> c == '\r' ? 1 : 0;
-        case 1 -> c == '\n' ? 2 : c == '\r' ? 1 : 0;
-        case 2 -> c == '\r' ? 3 : 0;
-        case 3 -> c == '\n' ? 4 : c == '\r' ? 1 : 0;
-        default -> 0;
-      };
-      if (state == 4) {
-        return b.toString(StandardCharsets.ISO_8859_1);
-      }
-    }
-  }
 
-  private static int contentLength(String head) {
-    for (String line : head.split("\r\n")) {
-      int colon = line.indexOf(':');
-      if (colon > 0 && line.substring(0, colon).trim().toLowerCase(Locale.ROOT).equals("content-length")) {
-        return Integer.parseInt(line.substring(colon + 1).trim());
-      }
-    }
-    return 0;
-  }
 
   @Override
   public void close() {

@@ -32,6 +32,31 @@ public final class SseEvents {
     return out;
   }
 
+  /**
+   * The events a spec-following client dispatches: lines end at CRLF, LF or CR, data lines are
+   * joined by LF, an event is dispatched at a blank line, and an unterminated event at the end of
+   * the body is discarded. Stricter than {@link #data}: a cut or merged event shows here.
+   */
+  public static List<String> dispatched(String body) {
+    List<String> out = new ArrayList<>();
+    StringBuilder data = null;
+    for (String line : body.split("\r\n|\n|\r", -1)) {
+      if (line.isEmpty()) {
+        if (data != null) {
+          out.add(data.toString());
+        }
+        data = null;
+      } else if (line.startsWith("data:")) {
+        String v = line.substring(5);
+        if (v.startsWith(" ")) {
+          v = v.substring(1);
+        }
+        data = data == null ? new StringBuilder(v) : data.append('\n').append(v);
+      }
+    }
+    return out;
+  }
+
   /** The last event's data, or null for an empty stream. */
   public static String last(String body) {
     List<String> d = data(body);
