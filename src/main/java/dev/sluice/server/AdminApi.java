@@ -33,6 +33,11 @@ import java.util.concurrent.TimeoutException;
  * worker thread.
  */
 final class AdminApi {
+  /**
+   * How long an export waits for a client that takes nothing before it gives up and ends the
+   * response broken (a minute; tests shorten it).
+   */
+  static volatile long exportStallMillis = 60_000;
   private static final Set<String> REQUEST_PARAMS = Set.of("since", "until", "model", "provider", "key", "outcome",
       "limit", "cursor", "access_token");
   private static final Set<String> OUTCOMES = outcomes();
@@ -312,12 +317,16 @@ final class AdminApi {
       }
     });
     try {
-      taken.get(60, TimeUnit.SECONDS);
+      taken.get(exportStallMillis, TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new ClientGone();
-    } catch (ExecutionException | TimeoutException e) {
+    } catch (ExecutionException e) {
       throw new ClientGone();
+    } catch (TimeoutException e) {
+      // the client is still there but took nothing for a minute: not a finished export, so the
+      // stream must end broken (reset), never with the last chunk as if it were whole
+      throw new IllegalStateException("the client took nothing for " + exportStallMillis + " ms; export abandoned");
     }
   }
 
@@ -330,14 +339,16 @@ final class AdminApi {
   }
 
   private void stats(RoutingContext ctx) {
-    String w = ctx.request().getParam("window", "15m");
-    long window = Durations.parseNanos(w);
+    // ctx.queryParams() first: it turns a malformed query (%ZZ) into a 400, which failed() answers
+    // in OpenAI's shape; HttpServerRequest.getParam would throw and make it a plain-text 500
     for (String p : ctx.queryParams().names()) {
       if (!p.equals("window") && !p.equals("access_token")) {
         bad(ctx, p, "unknown parameter '" + p + "'; /admin/stats takes window");
         return;
       }
     }
+    String w = ctx.queryParams().get("window") == null ? "15m" : ctx.queryParams().get("window");
+    long window = Durations.parseNanos(w);
     if (window < 0 || window > 31L * 24 * 3600 * 1_000_000_000L) {
       bad(ctx, "window", "window must be a duration such as 15m, 1h or 24h (units ms, s, m, h), up to 744h"
           + " (31 days); found '" + w + "'");
@@ -419,6 +430,14 @@ final class AdminApi {
         return null;
       }
     }
+    for (String p : new String[] {"model", "provider", "key"}) {
+      String v = q.get(p);
+      if (v != null && v.indexOf('\u0000') >= 0) {
+        // PostgreSQL refuses U+0000 in text: the query would fail and be answered as a store outage
+        bad(ctx, p, p + " must not contain a NUL character");
+        return null;
+      }
+    }
     long since = time(ctx, "since");
     long until = time(ctx, "until");
     if (since == Long.MIN_VALUE || until == Long.MIN_VALUE) {
@@ -458,16 +477,23 @@ final class AdminApi {
     if (v == null) {
       return -1;
     }
+    long ms;
     try {
-      return Long.parseLong(v);
+      ms = Long.parseLong(v);
     } catch (NumberFormatException e) {
       try {
-        return Instant.parse(v).toEpochMilli();
-      } catch (DateTimeParseException e2) {
+        ms = Instant.parse(v).toEpochMilli();
+      } catch (DateTimeParseException | ArithmeticException e2) {
         bad(ctx, name, name + " must be epoch milliseconds or an ISO-8601 instant such as 2026-11-23T18:00:00Z");
         return Long.MIN_VALUE;
       }
     }
+    if (ms < 0) {
+      // a negative bound would be taken for "absent" by LogFilter (until=-7 would select everything)
+      bad(ctx, name, name + " must be at or after 1970-01-01T00:00:00Z (epoch milliseconds 0 or more)");
+      return Long.MIN_VALUE;
+    }
+    return ms;
   }
 
   private static void bad(RoutingContext ctx, String param, String message) {

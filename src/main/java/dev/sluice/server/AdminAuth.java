@@ -97,8 +97,9 @@ final class AdminAuth implements Handler<RoutingContext> {
     if (h.startsWith("[") && h.endsWith("]")) {
       h = h.substring(1, h.length() - 1);
     }
-    return h.equals("localhost") || h.endsWith(".localhost") || h.startsWith("127.") || h.equals("::1")
-        || h.equals("0:0:0:0:0:0:0:1");
+    // 127.x only as an address literal: a DNS name may merely start with "127." (DNS rebinding)
+    return h.equals("localhost") || h.endsWith(".localhost") || h.matches("127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}")
+        || h.equals("::1") || h.equals("0:0:0:0:0:0:0:1");
   }
 
   static byte[] sha256(String s) {

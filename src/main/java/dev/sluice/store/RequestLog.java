@@ -203,17 +203,17 @@ public final class RequestLog implements Recorder, AutoCloseable {
   public static void insert(PreparedStatement ps, List<RequestRecord> batch) throws SQLException {
     for (RequestRecord r : batch) {
       int i = 1;
-      ps.setString(i++, r.id());
+      ps.setString(i++, text(r.id()));
       ps.setLong(i++, r.startEpochMillis());
-      ps.setString(i++, r.keyId());
+      ps.setString(i++, text(r.keyId()));
       ps.setString(i++, r.endpoint());
-      ps.setString(i++, r.model());
+      ps.setString(i++, text(r.model()));
       ps.setString(i++, r.provider());
       ps.setString(i++, r.deployment());
       ps.setInt(i++, r.status());
       ps.setString(i++, r.outcome().label());
-      ps.setString(i++, r.errorType());
-      ps.setString(i++, r.errorMessage() == null ? null : truncate(r.errorMessage(), 1000));
+      ps.setString(i++, text(r.errorType()));
+      ps.setString(i++, r.errorMessage() == null ? null : text(truncate(r.errorMessage(), 1000)));
       ps.setDouble(i++, r.latencyMs());
       setDouble(ps, i++, r.firstTokenMs());
       ps.setInt(i++, r.attempts());
@@ -305,6 +305,16 @@ public final class RequestLog implements Recorder, AutoCloseable {
     } else {
       ps.setInt(i, v);
     }
+  }
+
+  /**
+   * A value that may carry outside input (the request id, key id and model a client sent, an error
+   * message quoting a provider) with U+0000 replaced by U+FFFD: PostgreSQL's text cannot hold it,
+   * and one such value would fail its whole transaction (every row in it lost). The other columns
+   * come from the configuration and the gateway itself.
+   */
+  private static String text(String s) {
+    return s == null || s.indexOf('\u0000') < 0 ? s : s.replace('\u0000', '\uFFFD');
   }
 
   private static String truncate(String s, int max) {

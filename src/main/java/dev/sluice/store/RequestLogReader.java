@@ -17,6 +17,12 @@ public final class RequestLogReader {
       + " prompt_tokens, completion_tokens, deadline_ms, priority, overhead_ms";
 
   private final Database db;
+  /**
+   * Reads (pages, exports, stats) at once. The pool has 4 connections and an export holds one for as
+   * long as its client takes to read it: without a cap, slow exports take them all and the log
+   * writer, which waits 5 s for a connection, drops its batches.
+   */
+  private final java.util.concurrent.Semaphore readers = new java.util.concurrent.Semaphore(2);
 
   public RequestLogReader(Database db) {
     this.db = db;
@@ -48,6 +54,14 @@ public final class RequestLogReader {
     String sql = "SELECT " + COLUMNS + " FROM request_log" + f.where(params) + " ORDER BY id DESC"
         + (limit > 0 ? " LIMIT " + limit : "");
     long n = 0;
+    try {
+      if (!readers.tryAcquire(5, java.util.concurrent.TimeUnit.SECONDS)) {
+        throw new java.sql.SQLTransientException("too many reads of the request log at once; try again later");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.sql.SQLTransientException("interrupted");
+    }
     try (Connection c = db.dataSource().getConnection()) {
       boolean auto = c.getAutoCommit();
       if (db.postgres()) {
@@ -72,6 +86,8 @@ public final class RequestLogReader {
           c.setAutoCommit(auto);
         }
       }
+    } finally {
+      readers.release();
     }
     return n;
   }

@@ -114,4 +114,72 @@ class ExportFlowTest {
       assertThat(again.lines().filter(l -> l.contains("\"req_seed_")).count()).isEqualTo(ROWS);
     }
   }
+
+  /**
+   * A client that takes nothing for longer than the export waits: the export must end visibly
+   * broken (no last chunk), never cleanly with rows missing. The wait is shortened from a minute.
+   */
+  @Test
+  void aClientThatStallsPastTheWaitGetsABrokenExportNotAShortOne() throws Exception {
+    long wait = AdminApi.exportStallMillis;
+    AdminApi.exportStallMillis = 1_000;
+    try {
+      long seeded = 0;
+      boolean broken = false;
+      try (BufferedReader in = new BufferedReader(new InputStreamReader(open(), StandardCharsets.UTF_8))) {
+        Thread.sleep(3_000);
+        String line;
+        try {
+          while ((line = in.readLine()) != null) {
+            if (line.contains("\"req_seed_")) {
+              seeded++;
+            }
+          }
+        } catch (java.io.IOException e) {
+          broken = true;
+        }
+      }
+      assertThat(broken).as("the export ended broken (%d of %d rows read)", seeded, ROWS).isTrue();
+      assertThat(seeded).isLessThan(ROWS);
+    } finally {
+      AdminApi.exportStallMillis = wait;
+    }
+  }
+
+  /**
+   * Four exports to clients that take nothing would hold every connection of the store's pool
+   * (four) for as long as they last, and the request log's writer, which waits 5 s for one, would
+   * drop its records. At most two reads run at once; the others wait, then get a 503.
+   */
+  @Test
+  void slowExportsDoNotStarveTheRequestLogWriter() throws Exception {
+    List<java.util.concurrent.CompletableFuture<HttpResponse<InputStream>>> started = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      started.add(HttpClient.newHttpClient().sendAsync(
+          HttpRequest.newBuilder(URI.create(gw.baseUrl() + "/admin/requests/export")).build(),
+          HttpResponse.BodyHandlers.ofInputStream()));
+    }
+    List<InputStream> exports = new ArrayList<>();
+    List<Integer> statuses = new ArrayList<>();
+    for (var f : started) {
+      HttpResponse<InputStream> r = f.get(30, java.util.concurrent.TimeUnit.SECONDS);
+      statuses.add(r.statusCode());
+      exports.add(r.body());
+    }
+    try {
+      var log = gw.gateway().services().observability().log();
+      long writtenBefore = log.written();
+      long droppedBefore = log.dropped();
+      for (int i = 0; i < 20; i++) {
+        assertThat(gw.post("/v1/chat/completions", TestGateway.chat(null)).statusCode()).isEqualTo(200);
+      }
+      await().atMost(Duration.ofSeconds(20)).until(() -> log.written() - writtenBefore >= 20);
+      assertThat(log.dropped() - droppedBefore).as("records dropped while exports hold connections").isZero();
+      assertThat(statuses).as("two exports run, the others are refused").containsExactlyInAnyOrder(200, 200, 503, 503);
+    } finally {
+      for (InputStream in : exports) {
+        in.close();
+      }
+    }
+  }
 }

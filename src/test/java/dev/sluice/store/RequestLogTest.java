@@ -167,6 +167,37 @@ class RequestLogTest {
     }
   }
 
+  /**
+   * A NUL in a value from outside (a model name a client sent, an error message quoting a
+   * provider) is stored as U+FFFD. PostgreSQL refuses U+0000 in text: unreplaced, that one value
+   * failed its whole transaction and every record in it was lost.
+   */
+  @ParameterizedTest
+  @EnumSource(Kind.class)
+  void aNulInAValueFromOutsideCostsNoRecord(Kind kind) throws Exception {
+    StoreConfig c = config(kind, 100, 5000, Duration.ofDays(7));
+    Database db = db(c);
+    RequestLog log = log(db, c, new AtomicLong(BASE));
+    List<RequestRecord> records = new ArrayList<>();
+    for (int i = 0; i < 99; i++) {
+      records.add(rec(i, BASE + i, "m", "p", "k", Outcome.UPSTREAM_ERROR));
+    }
+    records.add(RequestRecord.builder().id("req-nul\u0000").start(BASE + 100).key("k\u0000").model("m\u0000odel")
+        .status(502).outcome(Outcome.UPSTREAM_ERROR).error("upstream\u0000reset", "broke \u0000 here").latencyMs(1)
+        .attempts(1).build());
+    writeAll(log, records);
+    assertThat(log.dropped()).isZero();
+    assertThat(log.degraded()).isFalse();
+    List<JsonObject> rows = new ArrayList<>();
+    new RequestLogReader(db).export(LogFilter.all(), rows::add);
+    JsonObject nul = rows.get(0);
+    assertThat(nul.getString("request_id")).isEqualTo("req-nul\uFFFD");
+    assertThat(nul.getString("key_id")).isEqualTo("k\uFFFD");
+    assertThat(nul.getString("model")).isEqualTo("m\uFFFDodel");
+    assertThat(nul.getString("error_type")).isEqualTo("upstream\uFFFDreset");
+    assertThat(nul.getString("error_message")).isEqualTo("broke \uFFFD here");
+  }
+
   @ParameterizedTest
   @EnumSource(Kind.class)
   void recordsAreWrittenInBatchesAndReadBackWithEveryField(Kind kind) throws Exception {
