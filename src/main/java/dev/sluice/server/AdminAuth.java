@@ -4,6 +4,7 @@ import dev.sluice.config.Secret;
 import dev.sluice.errors.ApiError;
 import dev.sluice.errors.ErrorResponder;
 import dev.sluice.errors.SluiceHeaders;
+import io.netty.util.NetUtil;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
@@ -97,8 +98,9 @@ final class AdminAuth implements Handler<RoutingContext> {
     if (h.startsWith("[") && h.endsWith("]")) {
       h = h.substring(1, h.length() - 1);
     }
-    // 127.x only as an address literal: a DNS name may merely start with "127." (DNS rebinding)
-    return h.equals("localhost") || h.endsWith(".localhost") || h.matches("127\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}")
+    // 127.x only as an address literal: a DNS name may merely start with "127." (DNS rebinding).
+    // Checked on every request in open mode, so no regular expression (compiled at each call)
+    return h.equals("localhost") || h.endsWith(".localhost") || (h.startsWith("127.") && NetUtil.isValidIpV4Address(h))
         || h.equals("::1") || h.equals("0:0:0:0:0:0:0:1");
   }
 

@@ -174,4 +174,41 @@ class StreamTailTest {
       assertThat(t.complete()).as("after %d bytes", before.length()).isEqualTo(t.lastEventData().equals("[DONE]"));
     }
   }
+
+  /** endedWithError() tells the usual end from a few bytes; it must agree with the events parsed. */
+  @ParameterizedTest(name = "{index}")
+  @ValueSource(strings = {
+      "data: {\"error\":{\"message\":\"boom\"}}\n\ndata: [DONE]\n\n",
+      "data:{\"error\":{\"message\":\"boom\"}}\n\ndata: [DONE]\n\n",
+      "data:  {  \"error\" : 1}\n\ndata: [DONE]\n\n",
+      "data: {\"errors\":1}\n\ndata: [DONE]\n\n",
+      "data: {\"id\":\"x\",\"error\":1}\n\ndata: [DONE]\n\n",
+      "data: {\"id\":\"x\",\"choices\":[],\"usage\":{\"prompt_tokens\":1}}\n\ndata: [DONE]\n\n",
+      "event: error\ndata: {\"error\":1}\n\ndata: [DONE]\n\n",
+      ": ping\n\ndata: [DONE]\n\n",
+      "data: {\"error\":1}\n\n: ping\n\ndata: [DONE]\n\n",
+      "data: {\n\"error\":1}\n\ndata: [DONE]\n\n",
+      "data: {\"error\":1}\r\n\r\ndata: [DONE]\r\n\r\n",
+      "data: [DONE]\n\n",
+      "data: x\n\ndata: [DONE]\n\n",
+      "data: {\"error\":{\"message\":\"boom\"}}\n\n",
+      "data: {\"id\":1}\r\n\r\ndata: {\"error\":1}\r\n\ndata: [DONE]\n\n",
+      "data: {\"error\":1}\r\n\r\ndata: {\"id\":1}\r\n\ndata: [DONE]\n\n",
+  })
+  void theQuickErrorCheckAgreesWithTheParsedEvents(String end) {
+    for (String before : new String[] {"", TOKEN, TOKEN.repeat(60)}) {
+      StreamTail t = tailOf(before, end);
+      assertThat(t.endedWithError()).as("after %d bytes", before.length()).isEqualTo(t.endedWithErrorParsed());
+    }
+    assertThat(tailOf(TOKEN, "data: {\"error\":{\"message\":\"boom\"}}\n\ndata: [DONE]\n\n").endedWithError()).isTrue();
+    assertThat(tailOf(TOKEN, STOP, DONE).endedWithError()).isFalse();
+  }
+
+  /** The event before [DONE] longer than the window: neither side can see its start. */
+  @Test
+  void anEventBeforeDoneLongerThanTheWindowIsNotAnError() {
+    String huge = "data: {\"error\":\"" + "x".repeat(StreamTail.KEEP) + "\"}\n\n";
+    StreamTail t = tailOf(TOKEN, huge, DONE);
+    assertThat(t.endedWithError()).isEqualTo(t.endedWithErrorParsed()).isFalse();
+  }
 }
