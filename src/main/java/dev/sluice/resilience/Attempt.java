@@ -2,6 +2,7 @@ package dev.sluice.resilience;
 
 import dev.sluice.config.Timeouts;
 import dev.sluice.deadline.AttemptGuards;
+import dev.sluice.deadline.BudgetParser;
 import dev.sluice.deadline.Deadline;
 import dev.sluice.deadline.Guard;
 import dev.sluice.deadline.Scheduler;
@@ -53,6 +54,13 @@ public final class Attempt implements AttemptGuards.Listener {
   private enum State { CONNECTING, WAITING, RECEIVING, COMMITTED, DONE }
 
   private static final io.vertx.core.Handler<Throwable> IGNORE = t -> { };
+  private static final CharSequence X_REQUEST_TIMEOUT = HttpHeaders.createOptimized("x-request-timeout");
+  /**
+   * The budget forwarded upstream is computed when the attempt starts; if getting a connection took
+   * longer than this, it is computed again before the request is sent (a pooled connection, the
+   * usual case, takes microseconds, and the header is not rewritten for them).
+   */
+  static final long FORWARDED_BUDGET_SLACK_NANOS = 1_000_000;
 
   private final Owner owner;
   private final Deployment deployment;
@@ -139,6 +147,11 @@ public final class Attempt implements AttemptGuards.Listener {
     ledger.upstreamOpened();
     state = State.WAITING;
     guards.connected();
+    if (deadline.bounded() && clock.getAsLong() - startNanos > FORWARDED_BUDGET_SLACK_NANOS
+        && request.headers().contains(X_REQUEST_TIMEOUT)) {
+      // a wait for a connection (up to the connect guard) came off the budget: send what is left now
+      request.putHeader(X_REQUEST_TIMEOUT, BudgetParser.formatMillis(deadline.remainingNanos()));
+    }
     request.send(upstream.body()).onComplete(this::onResponse);
   }
 
@@ -474,5 +487,13 @@ public final class Attempt implements AttemptGuards.Listener {
 
   public long firstTokenNanos() {
     return firstTokenNanos;
+  }
+
+  /**
+   * Whether the provider has produced its first byte in the sense of the guards (DESIGN.md 2.2):
+   * response headers for a non-stream request, the first token for a stream. No hedge starts after it.
+   */
+  public boolean firstByteSeen() {
+    return stream ? firstTokenNanos >= 0 : response != null;
   }
 }

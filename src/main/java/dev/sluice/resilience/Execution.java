@@ -306,8 +306,9 @@ public final class Execution implements Attempt.Owner {
 
   /** The first attempt is slow to its first byte: start one more elsewhere; the first to commit wins. */
   private void hedge() {
-    if (ended || committed || active.size() != 1 || attempts >= policy.retry().maxAttempts()) {
-      return;
+    if (ended || committed || active.size() != 1 || attempts >= policy.retry().maxAttempts()
+        || active.get(0).firstByteSeen()) {
+      return; // DESIGN.md 4: only an attempt with no first byte yet is hedged
     }
     Picker.Pick p = picker.next(busy());
     if (p == null || p.deployment() == active.get(0).deployment() || !p.permit()) {

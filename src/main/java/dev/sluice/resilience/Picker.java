@@ -46,7 +46,12 @@ final class Picker {
       }
       giveBackSlot(d);
     }
-    for (int i : order) {
+    // nothing healthy is free: of the rest, the least tried, and among those the one whose 429 rest
+    // ends first, so that a retry waits for the shortest Retry-After rather than the first in plan order
+    Integer[] rest = order.clone();
+    java.util.Arrays.sort(rest, java.util.Comparator.<Integer>comparingInt(i -> tried[i])
+        .thenComparingLong(i -> plan.order().get(i).health().cooldownRemainingNanos()));
+    for (int i : rest) {
       Deployment d = plan.order().get(i);
       if (!busy.contains(d) && d.limiter().tryAcquire()) {
         return new Pick(d, false);

@@ -51,11 +51,17 @@ final class GatewayVerticle extends VerticleBase {
     return server.requestHandler(new Dispatcher(services, clients, router)).listen(port, host);
   }
 
-  /** The gateway cap plus a margin; in skip mode (no cap) ten minutes. */
+  /**
+   * The gateway cap plus a margin. In skip mode nothing bounds a request but its attempt guards
+   * and the client's own budget, either of which may exceed any fixed value: a silent connection
+   * is then not closed by the server (a non-stream answer sends nothing until it is complete).
+   */
   private int idleSeconds() {
     var d = services.config().deadline();
-    long cap = d.skip() ? 600 : d.cap().toSeconds();
-    return (int) Math.min(Integer.MAX_VALUE, cap + 30);
+    if (d.skip()) {
+      return 0;
+    }
+    return (int) Math.min(Integer.MAX_VALUE, d.cap().toSeconds() + 30);
   }
 
   int actualPort() {

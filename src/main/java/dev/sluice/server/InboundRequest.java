@@ -20,6 +20,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -143,17 +144,21 @@ final class InboundRequest {
   }
 
   private boolean readBudget() {
-    String h = req.getHeader(SluiceHeaders.REQUEST_TIMEOUT);
-    if (h != null) {
-      headerBudget = BudgetParser.parseHuman(h);
-      if (headerBudget < 0) {
+    // every line counts: the deadline is the earliest budget the client gave (DESIGN.md 2.1), and a
+    // value combined into one line ("20s, 2s") is refused like any other malformed one
+    // getAll only when the header is there at all: most requests carry neither
+    for (String h : req.getHeader(SluiceHeaders.REQUEST_TIMEOUT) == null ? List.<String>of()
+        : req.headers().getAll(SluiceHeaders.REQUEST_TIMEOUT)) {
+      long b = BudgetParser.parseHuman(h);
+      if (b < 0) {
         reject(ApiError.invalid("invalid_request_timeout", "X-Request-Timeout",
             "X-Request-Timeout must be a positive duration such as 250ms, 2.5s, 30s or 1m; found '" + h + "'"), false);
         return false;
       }
+      headerBudget = headerBudget < 0 ? b : Math.min(headerBudget, b);
     }
-    String g = req.getHeader(SluiceHeaders.GRPC_TIMEOUT);
-    if (g != null) {
+    for (String g : req.getHeader(SluiceHeaders.GRPC_TIMEOUT) == null ? List.<String>of()
+        : req.headers().getAll(SluiceHeaders.GRPC_TIMEOUT)) {
       long grpc = BudgetParser.parseGrpc(g);
       if (grpc < 0) {
         reject(ApiError.invalid("invalid_request_timeout", "grpc-timeout",
