@@ -39,16 +39,25 @@ final class LiveHub {
     for (ServerWebSocket ws : sockets) {
       if (ws.isClosed()) {
         sockets.remove(ws);
-      } else if (!ws.writeQueueFull()) {
+      } else if (writable(ws)) {
         ws.writeTextMessage(text);
       }
+    }
+  }
+
+  /** Room in the socket's write queue; false once it closed (writeQueueFull throws on a closed socket). */
+  private static boolean writable(ServerWebSocket ws) {
+    try {
+      return !ws.writeQueueFull();
+    } catch (IllegalStateException closed) {
+      return false;
     }
   }
 
   void ping() {
     String text = new JsonObject().put("type", "ping").put("ts", System.currentTimeMillis()).encode();
     for (ServerWebSocket ws : sockets) {
-      if (!ws.isClosed()) {
+      if (!ws.isClosed() && writable(ws)) { // a client that stopped reading gets no queue of pings either
         ws.writePing(Buffer.buffer("k"));
         ws.writeTextMessage(text);
       }

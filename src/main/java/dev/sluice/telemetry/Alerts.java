@@ -21,7 +21,12 @@ public final class Alerts {
 
   private final Deque<JsonObject> alerts = new ArrayDeque<>();
   private final Map<String, JsonObject> open = new HashMap<>();
-  private final AtomicLong ids = new AtomicLong();
+  /**
+   * Ids are not reused by a restarted gateway (a page still showing the old process's alerts would
+   * acknowledge a different one): they start from the wall clock, in microseconds, well within the
+   * integers JavaScript holds exactly.
+   */
+  private final AtomicLong ids = new AtomicLong(System.currentTimeMillis() * 1000);
   private volatile Consumer<JsonObject> listener = a -> { };
 
   public void onChange(Consumer<JsonObject> l) {
