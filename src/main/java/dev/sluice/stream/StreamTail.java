@@ -16,6 +16,8 @@ import java.nio.charset.StandardCharsets;
 public final class StreamTail {
   /** Enough for the longest error event providers send in practice; [DONE] needs far less. */
   static final int KEEP = 2048;
+  /** KEEP is a power of two: a position's place in the ring is its low bits. */
+  private static final int MASK = KEEP - 1;
   private final byte[] ring = new byte[KEEP];
   private long total;
 
@@ -24,7 +26,7 @@ public final class StreamTail {
     int from = Math.max(0, n - KEEP);
     long offset = total + from;
     while (from < n) {
-      int at = (int) (offset % KEEP);
+      int at = (int) (offset & MASK);
       int len = Math.min(n - from, KEEP - at);
       chunk.getBytes(from, from + len, ring, at);
       from += len;
@@ -37,7 +39,7 @@ public final class StreamTail {
   public byte[] bytes() {
     int len = (int) Math.min(total, KEEP);
     byte[] out = new byte[len];
-    int start = (int) ((total - len) % KEEP);
+    int start = (int) ((total - len) & MASK);
     int first = Math.min(len, KEEP - start);
     System.arraycopy(ring, start, out, 0, first);
     System.arraycopy(ring, 0, out, first, len - first);
@@ -55,7 +57,7 @@ public final class StreamTail {
     }
     long from = total - n;
     for (int j = 0; j < n; j++) {
-      if (ring[(int) ((from + j) % KEEP)] != suffix[suffix.length - n + j]) {
+      if (ring[(int) ((from + j) & MASK)] != suffix[suffix.length - n + j]) {
         return false;
       }
     }
@@ -192,7 +194,7 @@ public final class StreamTail {
   }
 
   private byte at(long position) {
-    return ring[(int) (position % KEEP)];
+    return ring[(int) (position & MASK)];
   }
 
   private static boolean isError(String e) {
