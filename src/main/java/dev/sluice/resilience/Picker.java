@@ -30,12 +30,17 @@ final class Picker {
    * @param busy deployments that already have an attempt running for this request
    */
   Pick next(Collection<Deployment> busy) {
-    Integer[] order = new Integer[tried.length];
+    // least tried first, plan order among equals: a stable insertion sort of the (few) indices,
+    // without boxing, as this runs for every attempt
+    int[] order = new int[tried.length];
     for (int i = 0; i < order.length; i++) {
-      order[i] = i;
+      int j = i;
+      while (j > 0 && tried[order[j - 1]] > tried[i]) {
+        order[j] = order[j - 1];
+        j--;
+      }
+      order[j] = i;
     }
-    // least tried first, plan order among equals (a stable sort keeps plan order)
-    java.util.Arrays.sort(order, java.util.Comparator.comparingInt(i -> tried[i]));
     for (int i : order) {
       Deployment d = plan.order().get(i);
       if (busy.contains(d) || d.health().resting() || d.health().breakerOpen() || !d.limiter().tryAcquire()) {
@@ -48,7 +53,10 @@ final class Picker {
     }
     // nothing healthy is free: of the rest, the least tried, and among those the one whose 429 rest
     // ends first, so that a retry waits for the shortest Retry-After rather than the first in plan order
-    Integer[] rest = order.clone();
+    Integer[] rest = new Integer[order.length];
+    for (int i = 0; i < order.length; i++) {
+      rest[i] = order[i];
+    }
     java.util.Arrays.sort(rest, java.util.Comparator.<Integer>comparingInt(i -> tried[i])
         .thenComparingLong(i -> plan.order().get(i).health().cooldownRemainingNanos()));
     for (int i : rest) {
