@@ -114,9 +114,16 @@ public final class Admission {
 
   /** Per-key checks once the body is read: model allowed, max_tokens ceiling, rates, concurrency. */
   public Decision admitKey(Ticket t, String model, int maxTokens, int modelMaxTokens, long estimatedTokens) {
+    return admitKey(t, model, model, maxTokens, modelMaxTokens, estimatedTokens);
+  }
+
+  /** The same, {@code requested} being the name the client used (an alias of {@code model}, maybe). */
+  public Decision admitKey(Ticket t, String model, String requested, int maxTokens, int modelMaxTokens,
+      long estimatedTokens) {
     KeyLimits kl = t.keyLimits();
     ApiKey k = kl == null ? null : kl.key();
-    if (k != null && !k.allows(model)) {
+    // a key may name a model by any of its names: the configured one or the alias it was granted
+    if (k != null && !k.allows(model) && !k.allows(requested)) {
       return Decision.refuse(new ApiError(403, "permission_error", "model_not_allowed", "model",
           "this API key may not use the model '" + model + "'"), null);
     }

@@ -27,6 +27,8 @@ public final class ConcurrencyLimiter {
   static final int TAIL_WINDOW_SAMPLES = 20_000;
   private final Limit limit;
   private final int ceiling;
+  /** Gradient2Limit ignores the drop flag: a fast 429's latency would read as a fast answer and raise the limit. */
+  private final boolean dropsIgnored;
   private final AtomicInteger inFlight = new AtomicInteger();
   private volatile Runnable onFree = () -> { };
   /** Mean time a slot is held, for the queue's wait estimates (EWMA, nanoseconds). */
@@ -35,10 +37,11 @@ public final class ConcurrencyLimiter {
   public ConcurrencyLimiter(AdmissionConfig.Limit config, int fixedCeiling) {
     this.ceiling = fixedCeiling > 0 ? fixedCeiling : Integer.MAX_VALUE;
     int max = Math.min(config.max(), this.ceiling);
+    this.dropsIgnored = !java.util.Set.of("fixed", "vegas", "tail", "aimd").contains(config.algorithm());
     int initial = Math.max(config.min(), Math.min(config.initial(), max));
     this.limit = switch (config.algorithm()) {
       case "fixed" -> FixedLimit.of(Math.min(config.initial(), this.ceiling));
-      case "vegas" -> WindowedLimit.newBuilder().build(vegas(initial, max, config.tolerance()));
+      case "vegas" -> WindowedLimit.newBuilder().build(vegas(initial, Math.min(config.min(), max), max, config.tolerance()));
       case "tail" -> WindowedLimit.newBuilder()
           .sampleWindowFactory(PercentileSampleWindowFactory.of(TAIL_PERCENTILE, TAIL_WINDOW_SAMPLES))
           .build(new TailLimit(Math.min(initial, max), Math.min(config.min(), max), max, config.tolerance()));
@@ -56,8 +59,11 @@ public final class ConcurrencyLimiter {
    * grow to {@code tolerance × minRtt}, which is a queue of {@code limit × (1 − 1/tolerance)}: the
    * limit comes down above that, and goes up below half of it.
    */
-  static VegasLimit vegas(int initial, int max, double tolerance) {
-    VegasLimit.Builder b = VegasLimit.newBuilder().initialLimit(initial).maxConcurrency(max);
+  static VegasLimit vegas(int initial, int min, int max, double tolerance) {
+    // VegasLimit has no floor of its own (it goes down to 1): the configured min is applied on each decrease
+    java.util.function.IntUnaryOperator log10 = com.netflix.concurrency.limits.limit.functions.Log10RootIntFunction.create(0);
+    VegasLimit.Builder b = VegasLimit.newBuilder().initialLimit(initial).maxConcurrency(max)
+        .decreaseFunction(limit -> Math.max(min, limit - log10.applyAsInt((int) limit)));
     if (tolerance > 0) {
       double share = 1 - 1 / tolerance;
       b.betaFunction(limit -> Math.max(2, (int) Math.ceil(limit * share)));
@@ -110,7 +116,7 @@ public final class ConcurrencyLimiter {
    */
   public void releaseQuietly(long startNanos, long rttNanos, boolean dropped, long heldNanos) {
     int before = inFlight.getAndDecrement();
-    if (rttNanos >= 0) {
+    if (rttNanos >= 0 && !(dropped && dropsIgnored)) {
       limit.onSample(startNanos, Math.max(1, rttNanos), before, dropped);
     }
     if (heldNanos > 0) {

@@ -72,6 +72,13 @@ public final class KeyLimits {
     return null;
   }
 
+  /** The gateway itself refused an admitted request (503 with Retry-After): it does not count as one of the key's. */
+  public void refundRequest() {
+    if (requests != null) {
+      requests.addTokens(1);
+    }
+  }
+
   /** The request ended. */
   public void release() {
     active.decrementAndGet();

@@ -47,6 +47,13 @@ public final class Ticket {
     return key;
   }
 
+  /** The gateway refused the request after the key admitted it: its request per minute is given back. */
+  public void refundRequest() {
+    if (key != null && keyAdmitted && !released.get()) {
+      key.refundRequest();
+    }
+  }
+
   /** Gives everything back; later calls do nothing. */
   public void release(long actualTokens) {
     if (!released.compareAndSet(false, true)) {

@@ -203,6 +203,7 @@ public final class Execution implements Attempt.Owner {
   private void refuse(String reason, String message) {
     long retryAfter = Math.max(1, (plan.group().queue().estimatedWaitNanos(waiter) + 999_999_999L) / 1_000_000_000L);
     ctx.telemetry().shed(reason);
+    ticket.refundRequest(); // the gateway's own overload must not use up the client's quota
     ErrorResponder.send(resp, new ApiError(503, "overloaded_error", reason, null, message, retryAfter));
     end(Outcome.REJECTED, 503, reason, message);
   }

@@ -17,6 +17,11 @@ public final class RoutePlanner {
   }
 
   public RoutePlan plan(ModelGroup group) {
+    return plan(group, g -> true);
+  }
+
+  /** The same, walking only the fallback models {@code allowed} accepts (the caller's key, its max_tokens). */
+  public RoutePlan plan(ModelGroup group, java.util.function.Predicate<ModelGroup> allowed) {
     if (group.fallbacks().isEmpty()) {
       return new RoutePlan(group, balancer.order(group.deployments(), group.resilience().routing()));
     }
@@ -25,7 +30,7 @@ public final class RoutePlanner {
     seen.add(group.name());
     for (String f : group.fallbacks()) {
       Optional<ModelGroup> g = registry.find(f);
-      if (g.isPresent() && seen.add(g.get().name())) {
+      if (g.isPresent() && allowed.test(g.get()) && seen.add(g.get().name())) {
         order.addAll(balancer.order(g.get().deployments(), g.get().resilience().routing()));
       }
     }

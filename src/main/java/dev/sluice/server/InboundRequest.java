@@ -187,7 +187,7 @@ final class InboundRequest {
           "the model '" + env.model() + "' does not exist or is not served here"), env, false);
       return;
     }
-    Admission.Decision keyed = s.admission().admitKey(ticket, group.get().name(), env.maxTokens(),
+    Admission.Decision keyed = s.admission().admitKey(ticket, group.get().name(), env.model(), env.maxTokens(),
         group.get().maxTokens(), Admission.estimateTokens(bytes.length, env.maxTokens(), env.choices()));
     KeyLimits limits = ticket.keyLimits();
     if (limits != null) {
@@ -201,7 +201,10 @@ final class InboundRequest {
       }
       return;
     }
-    RoutePlan plan = s.planner().plan(group.get());
+    // a fallback model serves only when the key may use it and the request fits its max_tokens ceiling
+    dev.sluice.admission.ApiKey key = ticket.apiKey();
+    RoutePlan plan = s.planner().plan(group.get(), g -> (key == null || key.allows(g.name()))
+        && (g.maxTokens() <= 0 || env.maxTokens() <= g.maxTokens()));
     done = true;
     resp.closeHandler(null);
     if (env.stream() && req.version() == io.vertx.core.http.HttpVersion.HTTP_1_0) {
