@@ -117,6 +117,10 @@ public final class ConfigLoader {
     if (root == null || root.isMissingNode()) {
       root = YAML.createObjectNode();
     }
+    List<ConfigProblem> aliases = aliases(yaml);
+    if (!aliases.isEmpty()) {
+      return new Result(null, aliases);
+    }
     root = interpolate(root, "", problems);
     Section top = new Section(root, "", problems);
 
@@ -140,6 +144,25 @@ public final class ConfigLoader {
     }
     return new Result(new SluiceConfig(server, deadline, resilience, store, admission, Secret.of(adminKey), providers, models,
         source), problems.all());
+  }
+
+  /**
+   * Jackson's YAML tree reader does not resolve aliases: {@code *name} becomes the text "name" (an
+   * {@code api_key: *k} would silently send "k"). Until they are resolved, they are refused.
+   */
+  private static List<ConfigProblem> aliases(String yaml) {
+    List<ConfigProblem> out = new java.util.ArrayList<>();
+    try (var p = (com.fasterxml.jackson.dataformat.yaml.YAMLParser) new YAMLFactory().createParser(yaml)) {
+      while (p.nextToken() != null) {
+        if (p.isCurrentAlias()) {
+          out.add(new ConfigProblem(ConfigProblem.Severity.ERROR, "", p.currentTokenLocation().getLineNr(),
+              "YAML aliases (*" + p.getText() + ") are not supported; write the value out"));
+        }
+      }
+    } catch (IOException e) {
+      // reported by the tree reader
+    }
+    return out;
   }
 
   // ---- environment -------------------------------------------------------------------------
@@ -174,7 +197,9 @@ public final class ConfigLoader {
     }
     if (node.isArray()) {
       var copy = YAML.createArrayNode();
-      node.forEach(n -> copy.add(interpolate(n, path, problems)));
+      for (int i = 0; i < node.size(); i++) {
+        copy.add(interpolate(node.get(i), path + "[" + i + "]", problems));
+      }
       return copy;
     }
     return node;
@@ -406,10 +431,20 @@ public final class ConfigLoader {
         Path p = baseDir.resolve(profile);
         if (!Files.isRegularFile(p)) {
           problems.error(s.child("profile"), "simulator profile " + p + " does not exist");
+        } else {
+          // the gateway loads it at start; a profile it cannot read must fail the check, not the start
+          try {
+            dev.sluice.provider.sim.SimProfile.load(p, 1);
+          } catch (IOException | RuntimeException e) {
+            String msg = e.getMessage() == null ? e.toString() : e.getMessage().split("\n")[0];
+            problems.error(s.child("profile"), "simulator profile " + p + " cannot be loaded: " + msg);
+          }
         }
         profile = p.toString();
       }
-      sim = new ProviderConfig.SimSettings(profile, s.longValue("seed", 1L));
+      // without `seed:` here, a profile's own `seed:` applies (as for `sluice sim --profile`), else 1
+      long seed = s.has("seed") ? s.longValue("seed", 1L) : profile == null ? 1L : Long.MIN_VALUE;
+      sim = new ProviderConfig.SimSettings(profile, seed);
     } else {
       s.has("profile");
       s.has("seed");
@@ -521,6 +556,17 @@ public final class ConfigLoader {
           + " is longer than stream_total " + Durations.format(t.streamTotal()) + "; it can never fire");
     }
     if (deadline != null) {
+      // a guard the user wrote beyond its route deadline can never fire, whatever total says
+      if (t.firstByte().compareTo(deadline.inference()) > 0 && explicit.contains("first_byte")) {
+        report(problems, deadline.skip(), path + ".first_byte", "first_byte " + Durations.format(t.firstByte())
+            + " is longer than the route deadline " + Durations.format(deadline.inference())
+            + " (deadline.tiers.inference); it could never fire");
+      }
+      if (t.firstToken().compareTo(deadline.inferenceStream()) > 0 && explicit.contains("first_token")) {
+        report(problems, deadline.skip(), path + ".first_token", "first_token " + Durations.format(t.firstToken())
+            + " is longer than the route deadline " + Durations.format(deadline.inferenceStream())
+            + " (deadline.tiers.inference_stream); it could never fire");
+      }
       if (t.total().compareTo(deadline.inference()) > 0 && (explicit.contains("total") || !quiet)) {
         report(problems, deadline.skip() || !explicit.contains("total"), path + ".total", "attempt total " + Durations.format(t.total())
             + " is longer than the route deadline " + Durations.format(deadline.inference())
@@ -628,7 +674,12 @@ public final class ConfigLoader {
         problems.warning(s.path(), "model '" + name + "' has no deployment on an enabled provider; it will not be served");
       }
       List<String> fallbacks = new java.util.ArrayList<>(s.strings("fallbacks"));
-      topFallbacks.getOrDefault(name, List.of()).stream().filter(f -> !fallbacks.contains(f)).forEach(fallbacks::add);
+      // top-level `fallbacks:` may name the model by any of its names (checkFallbacks accepts aliases)
+      List<String> allNames = new java.util.ArrayList<>(List.of(name));
+      allNames.addAll(aliases);
+      for (String n : allNames) {
+        topFallbacks.getOrDefault(n, List.of()).stream().filter(f -> !fallbacks.contains(f)).forEach(fallbacks::add);
+      }
       ResilienceConfig own = ResilienceParser.parse(s.section("resilience"), resilience);
       int maxTokens = s.integer("max_tokens", -1, -1, Integer.MAX_VALUE);
       s.rejectUnknown();

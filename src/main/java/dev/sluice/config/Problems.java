@@ -13,11 +13,18 @@ final class Problems {
   }
 
   void error(String path, String message) {
-    list.add(new ConfigProblem(ConfigProblem.Severity.ERROR, path, locator.lineOf(path), message));
+    add(new ConfigProblem(ConfigProblem.Severity.ERROR, path, locator.lineOf(path), message));
   }
 
   void warning(String path, String message) {
-    list.add(new ConfigProblem(ConfigProblem.Severity.WARNING, path, locator.lineOf(path), message));
+    add(new ConfigProblem(ConfigProblem.Severity.WARNING, path, locator.lineOf(path), message));
+  }
+
+  // a section read twice (e.g. `timeouts`, for its keys and for its values) must not report its problem twice
+  private void add(ConfigProblem p) {
+    if (!list.contains(p)) {
+      list.add(p);
+    }
   }
 
   boolean hasErrors() {

@@ -326,6 +326,7 @@ final class SimExchange {
       if (resetAtStop) {
         stats.reset();
         finished = true;
+        releaseSlot(); // the closeHandler's abandon() sees finished and would not
         stats.closed();
         if (req.version() == io.vertx.core.http.HttpVersion.HTTP_2) {
           resp.reset(); // only this stream: the connection carries others
