@@ -347,8 +347,9 @@ public final class ConfigLoader {
       Problems problems, boolean quiet) {
     Map<String, ProviderConfig> out = new LinkedHashMap<>();
     top.entries("providers").forEach((name, s) -> {
-      ProviderConfig p = provider(name, s, baseDir, problems, quiet);
-      Set<String> explicit = explicitKeys(s.section("timeouts"));
+      Section timeouts = s.section("timeouts"); // read once: its problems are reported once
+      ProviderConfig p = provider(name, s, timeouts, baseDir, problems, quiet);
+      Set<String> explicit = explicitKeys(timeouts);
       if (p.enabled() || !explicit.isEmpty()) {
         checkTimeouts(s.child("timeouts"), p.timeouts(), deadline, explicit, quiet, problems);
       }
@@ -357,7 +358,8 @@ public final class ConfigLoader {
     return out;
   }
 
-  private ProviderConfig provider(String name, Section s, Path baseDir, Problems problems, boolean quiet) {
+  private ProviderConfig provider(String name, Section s, Section timeoutsSection, Path baseDir, Problems problems,
+      boolean quiet) {
     String presetName = s.string("preset", Preset.find(name).isPresent() ? name : null);
     Preset preset = null;
     if (presetName != null) {
@@ -371,7 +373,7 @@ public final class ConfigLoader {
       problems.error(s.child("type"), "unknown provider type '" + type + "'; expected openai or sim");
     }
     Timeouts base = preset != null ? preset.timeouts() : Timeouts.DEFAULTS;
-    Timeouts timeouts = timeouts(s.section("timeouts"), base);
+    Timeouts timeouts = timeouts(timeoutsSection, base);
 
     String explicitUrl = s.string("base_url", null);
     String explicitKey = s.string("api_key", null);
@@ -657,11 +659,12 @@ public final class ConfigLoader {
         int maxConcurrency = d.integer("max_concurrency", -1, -1, 1_000_000);
         Timeouts base = p == null ? Timeouts.DEFAULTS : p.timeouts();
         boolean own = d.has("timeouts");
-        Timeouts t = timeouts(d.section("timeouts"), base);
+        Section timeouts = d.section("timeouts"); // read once: its problems are reported once
+        Timeouts t = timeouts(timeouts, base);
         d.rejectUnknown();
         if (own) {
           // inherited guards were already checked where the provider declares them
-          checkTimeouts(d.child("timeouts"), t, deadline, explicitKeys(d.section("timeouts")), quiet, problems);
+          checkTimeouts(d.child("timeouts"), t, deadline, explicitKeys(timeouts), quiet, problems);
         }
         if (p != null && p.enabled()) {
           anyEnabled = true;

@@ -13,18 +13,11 @@ final class Problems {
   }
 
   void error(String path, String message) {
-    add(new ConfigProblem(ConfigProblem.Severity.ERROR, path, locator.lineOf(path), message));
+    list.add(new ConfigProblem(ConfigProblem.Severity.ERROR, path, locator.lineOf(path), message));
   }
 
   void warning(String path, String message) {
-    add(new ConfigProblem(ConfigProblem.Severity.WARNING, path, locator.lineOf(path), message));
-  }
-
-  // a section read twice (e.g. `timeouts`, for its keys and for its values) must not report its problem twice
-  private void add(ConfigProblem p) {
-    if (!list.contains(p)) {
-      list.add(p);
-    }
+    list.add(new ConfigProblem(ConfigProblem.Severity.WARNING, path, locator.lineOf(path), message));
   }
 
   boolean hasErrors() {
