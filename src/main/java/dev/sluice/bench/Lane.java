@@ -1,6 +1,6 @@
 package dev.sluice.bench;
 
-import io.netty.util.NetUtil;
+import dev.sluice.provider.UpstreamClients;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -68,9 +68,7 @@ final class Lane extends VerticleBase {
         .setIdleTimeout(0)
         .setName("sluice-bench-" + index);
     if (spec.tls()) {
-      String host = spec.target().getHost();
-      // SNI for every host name, also one without a dot (the JDK leaves those out)
-      http.setSsl(true).setForceSni(!NetUtil.isValidIpV4Address(host) && !NetUtil.isValidIpV6Address(host));
+      http.setSsl(true).setForceSni(UpstreamClients.sniFor(spec.target().getHost()));
       if (spec.caFile() != null) {
         http.setTrustOptions(new PemTrustOptions().addCertPath(spec.caFile().toString()));
       }

@@ -46,8 +46,7 @@ public final class UpstreamClients {
           .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, Math.max(p.timeouts().connect().toMillis(),
               longestConnect.getOrDefault(p.name(), 0L))))
           .setName("sluice-" + p.name());
-      if (ssl && !NetUtil.isValidIpV4Address(p.baseUrl().getHost())
-          && !NetUtil.isValidIpV6Address(p.baseUrl().getHost())) {
+      if (ssl && sniFor(p.baseUrl().getHost())) {
         // name the server in the handshake (SNI) for every host name: the JDK leaves it out for a
         // name without a dot (a container or service name such as https://vllm:8443), and a
         // TLS front that serves several names then answers with the wrong certificate or refuses
@@ -103,5 +102,13 @@ public final class UpstreamClients {
     List<Future<Void>> all = new ArrayList<>();
     clients.values().forEach(c -> all.add(c.close()));
     return Future.all(all).mapEmpty();
+  }
+
+  /**
+   * Whether a TLS handshake to {@code host} should name it (SNI) explicitly: for every host name,
+   * also one without a dot, which the JDK would leave out; never for an IP address.
+   */
+  public static boolean sniFor(String host) {
+    return !NetUtil.isValidIpV4Address(host) && !NetUtil.isValidIpV6Address(host);
   }
 }

@@ -6,6 +6,7 @@ import dev.sluice.deadline.BudgetParser;
 import dev.sluice.deadline.Deadline;
 import dev.sluice.deadline.Guard;
 import dev.sluice.deadline.Scheduler;
+import dev.sluice.errors.SluiceHeaders;
 import dev.sluice.provider.UpstreamRequest;
 import dev.sluice.routing.Deployment;
 import dev.sluice.stream.FirstTokenDetector;
@@ -54,7 +55,6 @@ public final class Attempt implements AttemptGuards.Listener {
   private enum State { CONNECTING, WAITING, RECEIVING, COMMITTED, DONE }
 
   private static final io.vertx.core.Handler<Throwable> IGNORE = t -> { };
-  private static final CharSequence X_REQUEST_TIMEOUT = HttpHeaders.createOptimized("x-request-timeout");
   /**
    * The budget forwarded upstream is computed when the attempt starts; if getting a connection took
    * longer than this, it is computed again before the request is sent (a pooled connection, the
@@ -148,9 +148,9 @@ public final class Attempt implements AttemptGuards.Listener {
     state = State.WAITING;
     guards.connected();
     if (deadline.bounded() && clock.getAsLong() - startNanos > FORWARDED_BUDGET_SLACK_NANOS
-        && request.headers().contains(X_REQUEST_TIMEOUT)) {
+        && request.headers().contains(SluiceHeaders.REQUEST_TIMEOUT)) {
       // a wait for a connection (up to the connect guard) came off the budget: send what is left now
-      request.putHeader(X_REQUEST_TIMEOUT, BudgetParser.formatMillis(deadline.remainingNanos()));
+      request.putHeader(SluiceHeaders.REQUEST_TIMEOUT, BudgetParser.formatMillis(deadline.remainingNanos()));
     }
     request.send(upstream.body()).onComplete(this::onResponse);
   }

@@ -3,6 +3,7 @@ package dev.sluice.provider.openai;
 import dev.sluice.config.ProviderConfig;
 import dev.sluice.deadline.BudgetParser;
 import dev.sluice.envelope.Endpoint;
+import dev.sluice.errors.SluiceHeaders;
 import dev.sluice.provider.UpstreamRequest;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
@@ -20,7 +21,6 @@ import java.util.Map;
 public final class OpenAiCompatible {
   private static final CharSequence JSON = HttpHeaders.createOptimized("application/json");
   private static final CharSequence EVENT_STREAM = HttpHeaders.createOptimized("text/event-stream");
-  private static final CharSequence X_REQUEST_TIMEOUT = HttpHeaders.createOptimized("x-request-timeout");
 
   private final String host;
   private final int port;
@@ -61,7 +61,7 @@ public final class OpenAiCompatible {
       h.set(HttpHeaders.AUTHORIZATION, authorization);
     }
     if (remainingNanos != Long.MAX_VALUE) {
-      h.set(X_REQUEST_TIMEOUT, BudgetParser.formatMillis(remainingNanos));
+      h.set(SluiceHeaders.REQUEST_TIMEOUT, BudgetParser.formatMillis(remainingNanos));
     }
     if (requestId != null) {
       h.set("x-request-id", requestId);
