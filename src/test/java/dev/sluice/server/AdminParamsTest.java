@@ -21,7 +21,7 @@ class AdminParamsTest {
 
   @BeforeAll
   static void start() {
-    gw = TestGateway.start(AdminRebindingTest.YAML);
+    gw = TestGateway.start(TestGateway.SIMPLE);
   }
 
   @AfterAll

@@ -15,16 +15,6 @@ import org.junit.jupiter.api.Test;
  * names may reach the admin API and open-mode chat: a 127.x address literal, not such a name.
  */
 class AdminRebindingTest {
-  static final String YAML = """
-      server: { host: 127.0.0.1, port: 0, event_loops: 1 }
-      providers:
-        sim: { type: sim, seed: 7 }
-      models:
-        demo:
-          deployments:
-            - { id: sim-a, provider: sim, model: sim-fast }
-      """;
-
   private static String raw(TestGateway gw, String method, String path, String headers, String body) throws Exception {
     byte[] b = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
     try (Socket s = new Socket(InetAddress.getLoopbackAddress(), gw.gateway().port())) {
@@ -40,7 +30,7 @@ class AdminRebindingTest {
 
   @Test
   void aNameThatStartsWith127IsNotLoopback() throws Exception {
-    try (TestGateway gw = TestGateway.start(YAML)) {
+    try (TestGateway gw = TestGateway.start(TestGateway.SIMPLE)) {
       String host = "127.rebind.attacker.example";
       int port = gw.gateway().port();
       assertThat(raw(gw, "GET", "/admin/requests", "Host: attacker.example:" + port + "\r\n", null))

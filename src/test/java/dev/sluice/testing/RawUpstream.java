@@ -3,7 +3,6 @@ package dev.sluice.testing;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -41,7 +40,6 @@ public final class RawUpstream implements AutoCloseable {
   private static final Pattern CONTENT = Pattern.compile("\"content\":\"([^\"]*)\"");
 
   private final ServerSocket server;
-  private final Thread acceptor;
   private final AtomicInteger requests = new AtomicInteger();
   private final AtomicInteger callerClosed = new AtomicInteger();
   private volatile Mode mode;
@@ -49,14 +47,7 @@ public final class RawUpstream implements AutoCloseable {
 
   public RawUpstream(Mode mode) {
     this.mode = mode;
-    try {
-      server = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
-    acceptor = new Thread(this::accept, "raw-upstream-accept");
-    acceptor.setDaemon(true);
-    acceptor.start();
+    server = LoopbackServer.start("raw-upstream", this::serve);
   }
 
   public int port() {
@@ -79,19 +70,6 @@ public final class RawUpstream implements AutoCloseable {
   /** Hanging exchanges whose caller closed the connection. */
   public int callerClosed() {
     return callerClosed.get();
-  }
-
-  private void accept() {
-    while (!closed) {
-      try {
-        Socket s = server.accept();
-        Thread t = new Thread(() -> serve(s), "raw-upstream-conn");
-        t.setDaemon(true);
-        t.start();
-      } catch (IOException e) {
-        return;
-      }
-    }
   }
 
   private void serve(Socket s) {

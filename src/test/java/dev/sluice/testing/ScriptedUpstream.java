@@ -3,8 +3,6 @@ package dev.sluice.testing;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -57,14 +55,7 @@ public final class ScriptedUpstream implements AutoCloseable {
 
   public ScriptedUpstream(Function<String, List<Step>> script) {
     this.script = script;
-    try {
-      server = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    Thread t = new Thread(this::accept, "scripted-upstream-accept");
-    t.setDaemon(true);
-    t.start();
+    server = LoopbackServer.start("scripted-upstream", this::serve);
   }
 
   /** The script for the next requests, from each request's body. */
@@ -74,19 +65,6 @@ public final class ScriptedUpstream implements AutoCloseable {
 
   public String baseUrl() {
     return "http://127.0.0.1:" + server.getLocalPort() + "/v1";
-  }
-
-  private void accept() {
-    while (!closed) {
-      try {
-        Socket s = server.accept();
-        Thread c = new Thread(() -> serve(s), "scripted-upstream-conn");
-        c.setDaemon(true);
-        c.start();
-      } catch (IOException e) {
-        return;
-      }
-    }
   }
 
   private void serve(Socket s) {
