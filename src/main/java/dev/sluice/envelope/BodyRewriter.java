@@ -5,52 +5,77 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * Produces the body sent upstream: the client's bytes, with the model name replaced by the
- * deployment's upstream name and the gateway-only {@code timeout} field removed. Untouched bodies
- * are forwarded as the same buffer, without a copy.
+ * deployment's upstream name, the gateway-only {@code timeout} field removed, and a token ceiling
+ * added when the request sets none but its key or model has one. Untouched bodies are forwarded as
+ * the same buffer, without a copy.
  */
 public final class BodyRewriter {
   private BodyRewriter() {}
 
   public static Buffer forUpstream(Buffer original, byte[] bytes, Envelope env, String upstreamModel) {
+    return forUpstream(original, bytes, env, upstreamModel, null, -1);
+  }
+
+  /**
+   * @param ceilingField {@code max_tokens} or {@code max_completion_tokens}: the member to add
+   *                     when {@code ceiling} is positive and the request has no token limit of its
+   *                     own (admission has refused a request whose limit is above the ceiling)
+   * @param ceiling      the ceiling to add, or -1 for none
+   */
+  public static Buffer forUpstream(Buffer original, byte[] bytes, Envelope env, String upstreamModel,
+      String ceilingField, int ceiling) {
     boolean renameModel = !upstreamModel.equals(env.model());
-    if (!renameModel && !env.hasTimeoutField()) {
+    boolean addCeiling = ceiling > 0 && env.maxTokens() < 0;
+    if (!renameModel && !env.hasTimeoutField() && !addCeiling) {
       return original;
     }
     int len = env.bodyLength();
-    int cutStart = -1;
-    int cutEnd = -1;
-    if (env.hasTimeoutField()) {
-      int[] cut = widenForComma(bytes, env.timeoutStart(), env.timeoutEnd(), len);
-      cutStart = cut[0];
-      cutEnd = cut[1];
-    }
-    byte[] newModel = renameModel ? quote(upstreamModel) : null;
-    Buffer out = Buffer.buffer(len + (newModel == null ? 0 : newModel.length));
-    int pos = 0;
-    // apply the (at most two, non-overlapping) edits in order of position
-    int[][] edits = new int[2][];
+    // the edits, at most three and never overlapping, in order of position: {start, end, kind}
+    int[][] edits = new int[3][];
     int n = 0;
+    if (addCeiling) {
+      int open = openingBrace(bytes, len);
+      edits[n++] = new int[] {open + 1, open + 1, 2};
+    }
     if (renameModel) {
       edits[n++] = new int[] {env.modelStart(), env.modelEnd(), 0};
     }
-    if (cutStart >= 0) {
-      edits[n++] = new int[] {cutStart, cutEnd, 1};
+    if (env.hasTimeoutField()) {
+      int[] cut = widenForComma(bytes, env.timeoutStart(), env.timeoutEnd(), len);
+      edits[n++] = new int[] {cut[0], cut[1], 1};
     }
-    if (n == 2 && edits[0][0] > edits[1][0]) {
-      int[] tmp = edits[0];
-      edits[0] = edits[1];
-      edits[1] = tmp;
-    }
+    java.util.Arrays.sort(edits, 0, n, java.util.Comparator.comparingInt(e -> e[0]));
+    byte[] newModel = renameModel ? quote(upstreamModel) : null;
+    byte[] member = addCeiling
+        ? ("\"" + ceilingField + "\":" + ceiling + ",").getBytes(StandardCharsets.US_ASCII) : null;
+    Buffer out = Buffer.buffer(len + (newModel == null ? 0 : newModel.length) + (member == null ? 0 : member.length));
+    int pos = 0;
     for (int i = 0; i < n; i++) {
       int[] e = edits[i];
       out.appendBytes(bytes, pos, e[0] - pos);
       if (e[2] == 0) {
         out.appendBytes(newModel);
+      } else if (e[2] == 2) {
+        out.appendBytes(member);
       }
       pos = e[1];
     }
     out.appendBytes(bytes, pos, len - pos);
     return out;
+  }
+
+  /**
+   * The offset of the body's opening brace. The reader accepted the body as a JSON object, so only
+   * white space or a byte-order mark can come before it, and the object has members (its model),
+   * so a member added right after the brace is followed by a comma and the object stays valid.
+   */
+  private static int openingBrace(byte[] b, int len) {
+    for (int i = 0; i < len; i++) {
+      if (b[i] == '{') {
+        return i;
+      }
+    }
+    throw new IllegalStateException("the request body is not a JSON object");
   }
 
   /** Extends a removed member to one adjacent comma so that the object stays valid JSON. */

@@ -7,9 +7,11 @@ import dev.sluice.deadline.Deadline;
 import dev.sluice.deadline.Guard;
 import dev.sluice.deadline.Scheduler;
 import dev.sluice.admission.AdmissionQueue;
+import dev.sluice.admission.ApiKey;
 import dev.sluice.admission.Priority;
 import dev.sluice.admission.Ticket;
 import dev.sluice.envelope.BodyRewriter;
+import dev.sluice.envelope.Endpoint;
 import dev.sluice.envelope.Envelope;
 import dev.sluice.errors.ApiError;
 import dev.sluice.errors.ErrorResponder;
@@ -265,19 +267,39 @@ public final class Execution implements Attempt.Owner {
     ctx.ledger().slotTaken();
     d.health().budget().onRequest();
     hops.add(d.id());
-    Buffer upstreamBody = BodyRewriter.forUpstream(body, bytes, env, d.upstreamModel());
+    OpenAiCompatible adapter = ctx.adapters().get(d.provider().name());
+    int ceiling = tokenCeiling(d);
+    Buffer upstreamBody = BodyRewriter.forUpstream(body, bytes, env, d.upstreamModel(),
+        ceiling > 0 ? adapter.tokenLimitField(env.endpoint()) : null, ceiling);
     long remaining = deadline.remainingNanos();
     Timeouts t = AdaptiveGuard.apply(d.timeouts(), d.health().latency(env.stream()), env.stream(), policy.adaptive());
     // Vert.x's own connect timeout is only a backstop, set just behind the gateway's timers (the
     // connect guard, the deadline): those were armed first, so they fire first and name the cause
     long connectMs = (Math.min(t.connect().toNanos(), remaining) + 999_999) / 1_000_000 + 1;
-    UpstreamRequest r = ctx.adapters().get(d.provider().name())
-        .request(env.endpoint(), env.stream(), upstreamBody, remaining, connectMs, requestId);
+    UpstreamRequest r = adapter.request(env.endpoint(), env.stream(), upstreamBody, remaining, connectMs, requestId);
     Attempt a = new Attempt(this, d, ctx.clients().client(d.provider().name()), r, deadline, env.stream(), t,
         ctx.scheduler(), ctx.ledger(), attempts, permit);
     active.add(a);
     armHedge(d);
     a.start();
+  }
+
+  /**
+   * The token ceiling an attempt on {@code d} must carry: the lower of the caller's key's and the
+   * deployment's model's {@code max_tokens}, or -1 when neither has one or the request is not a
+   * generation. A request that sets its own limit was already held to it by admission; one that
+   * sets none would otherwise let the provider generate as much as it likes.
+   */
+  private int tokenCeiling(Deployment d) {
+    if (env.endpoint() == Endpoint.EMBEDDINGS) {
+      return -1;
+    }
+    int ceiling = d.maxTokens();
+    ApiKey key = ticket.apiKey();
+    if (key != null && key.maxTokens() > 0) {
+      ceiling = ceiling > 0 ? Math.min(ceiling, key.maxTokens()) : key.maxTokens();
+    }
+    return ceiling;
   }
 
   private void armHedge(Deployment d) {

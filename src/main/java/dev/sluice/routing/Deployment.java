@@ -12,14 +12,25 @@ public final class Deployment {
   private final ProviderConfig provider;
   private final DeploymentHealth health;
   private final ConcurrencyLimiter limiter;
+  private final int maxTokens;
   private final AtomicInteger inFlight = new AtomicInteger();
 
+  /**
+   * @param maxTokens the largest {@code max_tokens} its model allows (its {@code models.<m>.max_tokens}),
+   *                  or -1 for no ceiling
+   */
   public Deployment(DeploymentConfig config, ProviderConfig provider, DeploymentHealth health,
-      ConcurrencyLimiter limiter) {
+      ConcurrencyLimiter limiter, int maxTokens) {
     this.config = config;
     this.provider = provider;
     this.health = health;
     this.limiter = limiter;
+    this.maxTokens = maxTokens;
+  }
+
+  /** The largest {@code max_tokens} this deployment's model allows, or -1 for no ceiling. */
+  public int maxTokens() {
+    return maxTokens;
   }
 
   /** The deployment's adaptive concurrency limit; every attempt holds one of its slots. */

@@ -50,7 +50,7 @@ public final class ModelRegistry {
         ProviderConfig p = config.providers().get(d.provider());
         if (p != null && p.enabled()) {
           ds.add(new Deployment(d, p, new DeploymentHealth(d.id(), m.resilience(), clock, listener),
-              new ConcurrencyLimiter(admission.limit(), d.maxConcurrency())));
+              new ConcurrencyLimiter(admission.limit(), d.maxConcurrency()), m.maxTokens()));
         }
       }
       if (ds.isEmpty()) {
@@ -85,7 +85,7 @@ public final class ModelRegistry {
       String upstream = k.substring(slash + 1);
       DeploymentConfig d = new DeploymentConfig(k, p.name(), upstream, 1, p.timeouts(), -1);
       return group(k, List.of(new Deployment(d, p, new DeploymentHealth(k, defaults, clock, listener),
-          new ConcurrencyLimiter(admission.limit(), -1))), List.of(), defaults, -1);
+          new ConcurrencyLimiter(admission.limit(), -1), -1)), List.of(), defaults, -1);
     }));
   }
 

@@ -196,4 +196,46 @@ class BodyRewriterTest {
     byte[] only = "{ \"t\":1 }".getBytes(StandardCharsets.UTF_8);
     assertThat(BodyRewriter.widenForComma(only, 2, 7, only.length)).containsExactly(2, 7);
   }
+
+  // ---- a token ceiling added -----------------------------------------------------------------
+
+  private Rewritten withCeiling(String json, String upstreamModel, int ceiling) {
+    byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
+    Buffer original = Buffer.buffer(bytes);
+    Envelope env = reader.read(bytes, bytes.length, Endpoint.CHAT);
+    Buffer out = BodyRewriter.forUpstream(original, bytes, env, upstreamModel, "max_completion_tokens", ceiling);
+    return new Rewritten(original, out, parse(bytes), parse(out.getBytes()));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {
+      "{\"model\":\"demo\"," + MSG + "}",
+      "  \n{ \"model\" : \"demo\" ," + MSG + "}",
+      "\uFEFF{\"model\":\"demo\"," + MSG + "}",
+      "{" + MSG + ",\"timeout\":5,\"model\":\"demo\"}",
+      "{\"timeout\":5,\"model\":\"demo\"," + MSG + "}",
+      "{" + MSG + ",\"model\":\"demo\",\"timeout\":5}"})
+  void aCeilingIsAddedWhenTheRequestSetsNoLimitAlongsideTheOtherEdits(String json) {
+    for (String upstream : new String[] {"demo", "up-model-\u00e9"}) {
+      Rewritten r = withCeiling(json, upstream, 64);
+      ObjectNode e = expected(r.before(), upstream, true);
+      e.put("max_completion_tokens", 64);
+      assertThat(r.after()).as(json + " for " + upstream).isEqualTo(e);
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"max_tokens", "max_completion_tokens"})
+  void aRequestWithItsOwnLimitKeepsIt(String field) {
+    Rewritten r = withCeiling("{\"model\":\"demo\",\"" + field + "\":10," + MSG + "}", "demo", 64);
+    assertThat(r.out()).as("nothing to change: the same buffer").isSameAs(r.original());
+    Rewritten renamed = withCeiling("{\"model\":\"demo\",\"" + field + "\":10," + MSG + "}", "up", 64);
+    assertThat(renamed.after()).isEqualTo(expected(renamed.before(), "up", false));
+  }
+
+  @Test
+  void noCeilingLeavesTheBodyAlone() {
+    Rewritten r = withCeiling("{\"model\":\"demo\"," + MSG + "}", "demo", -1);
+    assertThat(r.out()).isSameAs(r.original());
+  }
 }

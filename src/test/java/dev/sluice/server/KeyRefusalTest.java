@@ -48,6 +48,10 @@ class KeyRefusalTest {
         other:
           deployments:
             - { id: sim-b, provider: sim, model: sim-fast }
+        capped:
+          max_tokens: 4
+          deployments:
+            - { id: sim-c, provider: sim, model: sim-fast }
       """;
   private static final AtomicInteger NAMES = new AtomicInteger();
 
@@ -180,6 +184,36 @@ class KeyRefusalTest {
     assertThat(chat(gw, k, "\"max_tokens\":50").status()).isEqualTo(200);
     assertNoProviderCallBeyond(1);
     assertNotShed();
+  }
+
+  /**
+   * A request that sets no limit is held to the key's or the model's ceiling: the gateway adds it
+   * to the body it forwards (the simulator's answers are 16-48 tokens long unless limited).
+   */
+  @Test
+  void aCeilingBindsARequestThatSetsNoLimit() {
+    String k = newKey("{\"max_tokens\":5}");
+    Reply keyed = chat(gw, k, null);
+    assertThat(keyed.status()).isEqualTo(200);
+    assertThat(keyed.json().get("usage").get("completion_tokens").asInt()).as("key ceiling").isBetween(1, 5);
+    Reply streamed = chat(gw, k, "\"stream\":true,\"stream_options\":{\"include_usage\":true}");
+    assertThat(streamed.status()).isEqualTo(200);
+    assertThat(streamed.body()).contains("\"completion_tokens\":").doesNotContain("\"error\"");
+    int streamedTokens = Integer.parseInt(streamed.body().replaceAll("(?s).*\"completion_tokens\":(\\d+).*", "$1"));
+    assertThat(streamedTokens).as("key ceiling, streamed").isBetween(1, 5);
+
+    Reply model = send(gw, "POST", "/v1/chat/completions", TestGateway.chat(null).replace("\"demo\"", "\"capped\""),
+        auth(anyKey));
+    assertThat(model.status()).isEqualTo(200);
+    assertThat(model.json().get("usage").get("completion_tokens").asInt()).as("model ceiling").isBetween(1, 4);
+    Reply both = send(gw, "POST", "/v1/chat/completions", TestGateway.chat(null).replace("\"demo\"", "\"capped\""),
+        auth(k));
+    assertThat(both.json().get("usage").get("completion_tokens").asInt()).as("the lower of the two").isBetween(1, 4);
+
+    Reply unlimited = chat(gw, anyKey, null);
+    assertThat(unlimited.json().get("usage").get("completion_tokens").asInt()).as("no ceiling: the model's length")
+        .isGreaterThanOrEqualTo(16);
+    assertNoProviderCallBeyond(5);
   }
 
   @Test

@@ -28,6 +28,7 @@ public final class OpenAiCompatible {
   private final String basePath;
   private final CharSequence authorization;
   private final Map<String, String> extraHeaders;
+  private final String chatTokenLimit;
 
   public OpenAiCompatible(ProviderConfig provider) {
     URI u = provider.baseUrl();
@@ -39,6 +40,19 @@ public final class OpenAiCompatible {
     this.authorization = provider.apiKey().isEmpty() ? null
         : HttpHeaders.createOptimized("Bearer " + provider.apiKey().reveal());
     this.extraHeaders = provider.headers();
+    boolean openAi = "openai".equals(provider.preset()) || "api.openai.com".equals(host)
+        || (host != null && host.endsWith(".openai.azure.com"));
+    this.chatTokenLimit = openAi ? "max_completion_tokens" : "max_tokens";
+  }
+
+  /**
+   * The member a token limit added by the gateway goes in. OpenAI's reasoning models refuse
+   * {@code max_tokens} on chat and take {@code max_completion_tokens}, which its other models take
+   * too, so OpenAI (its preset, its host or Azure's) gets that on chat; other OpenAI-compatible
+   * servers get {@code max_tokens}, the member they all know, and legacy completions know no other.
+   */
+  public String tokenLimitField(Endpoint endpoint) {
+    return endpoint == Endpoint.CHAT ? chatTokenLimit : "max_tokens";
   }
 
   /**

@@ -82,4 +82,21 @@ class OpenAiCompatibleTest {
     assertThat(h.get("x-org")).isEqualTo("acme");
     assertThat(h.getAll("accept")).containsExactly("application/x-ndjson");
   }
+
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.CsvSource({
+      "openai, http://127.0.0.1:1/v1, CHAT, max_completion_tokens",
+      "openai, http://127.0.0.1:1/v1, COMPLETIONS, max_tokens",
+      ", https://api.openai.com/v1, CHAT, max_completion_tokens",
+      ", https://my-res.openai.azure.com/openai/v1, CHAT, max_completion_tokens",
+      "groq, https://api.groq.com/openai/v1, CHAT, max_tokens",
+      ", http://vllm:8000/v1, CHAT, max_tokens",
+      ", https://api.openai.com.example.net/v1, CHAT, max_tokens",
+  })
+  void aTokenLimitTheGatewayAddsGoesWhereTheServerTakesIt(String preset, String url, Endpoint endpoint,
+      String field) {
+    ProviderConfig p = new ProviderConfig("p", "openai", preset, URI.create(url), Secret.empty(), Map.of(),
+        Timeouts.DEFAULTS, 16, false, true, null, false, null);
+    assertThat(new OpenAiCompatible(p).tokenLimitField(endpoint)).isEqualTo(field);
+  }
 }
