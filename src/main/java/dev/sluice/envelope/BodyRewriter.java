@@ -10,6 +10,8 @@ import java.nio.charset.StandardCharsets;
  * the same buffer, without a copy.
  */
 public final class BodyRewriter {
+  private static final java.util.Comparator<int[]> BY_START = java.util.Comparator.comparingInt(e -> e[0]);
+
   private BodyRewriter() {}
 
   public static Buffer forUpstream(Buffer original, byte[] bytes, Envelope env, String upstreamModel) {
@@ -44,7 +46,7 @@ public final class BodyRewriter {
       int[] cut = widenForComma(bytes, env.timeoutStart(), env.timeoutEnd(), len);
       edits[n++] = new int[] {cut[0], cut[1], 1};
     }
-    java.util.Arrays.sort(edits, 0, n, java.util.Comparator.comparingInt(e -> e[0]));
+    java.util.Arrays.sort(edits, 0, n, BY_START);
     byte[] newModel = renameModel ? quote(upstreamModel) : null;
     byte[] member = addCeiling
         ? ("\"" + ceilingField + "\":" + ceiling + ",").getBytes(StandardCharsets.US_ASCII) : null;
