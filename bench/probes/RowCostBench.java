@@ -20,7 +20,7 @@ import java.util.List;
  * warms up), and the wall time, which also holds the file system's share. Run from the project root
  * after a build, on a core of its own; repeat and interleave, the figures move by 10–17% run to run:
  *
- * <pre>for s in first both auto-ts ts none literal pack json text; do taskset -c 1 java -cp target/sluice.jar bench/probes/RowCostBench.java $s; done</pre>
+ * <pre>for s in first both auto-ts ts none literal pack json text multi codes; do taskset -c 1 java -cp target/sluice.jar bench/probes/RowCostBench.java $s; done</pre>
  *
  * Shapes: {@code first} (the first schema: AUTOINCREMENT, indexes on ts and (model, ts)),
  * {@code auto-ts} (AUTOINCREMENT, ts index), {@code both} (no AUTOINCREMENT, both indexes),
@@ -31,6 +31,10 @@ import java.util.List;
  * the batch as a JSON array of rows that SQLite takes apart with {@code json_each}). And
  * {@code text} (ts index): no parameter at all, the batch as one {@code INSERT ... VALUES (...),
  * (...)} with every value written as an SQL literal, which SQLite parses and compiles per batch.
+ * {@code multi} (ts index): the writer's bound values, ten rows per statement (prepared once), so
+ * that SQLite steps and resets once per ten rows. {@code codes} (ts index): the nine columns with few
+ * distinct values (endpoint, model, provider, deployment, outcome, error type, route, cache,
+ * priority) bound as small integers, as a dictionary table would store them.
  */
 public class RowCostBench {
   private static final String COLUMNS = "request_id TEXT NOT NULL, ts BIGINT NOT NULL, key_id TEXT, endpoint TEXT,"
@@ -217,11 +221,59 @@ public class RowCostBench {
     return v < 0 ? b.append("NULL") : b.append(v);
   }
 
+  /** Rows per statement of the {@code multi} shape. */
+  private static final int MULTI = 10;
+
+  private static String multiInsert() {
+    String row = "(" + String.join(",", java.util.Collections.nCopies(23, "?")) + ")";
+    return "INSERT INTO " + TEXT_COLUMNS + " VALUES " + String.join(",", java.util.Collections.nCopies(MULTI, row));
+  }
+
+  private static void insertMulti(PreparedStatement ps, List<RequestRecord> batch) throws java.sql.SQLException {
+    for (int from = 0; from < batch.size(); from += MULTI) {
+      for (int k = 0; k < MULTI; k++) {
+        RequestLog.bind(ps, k * 23, batch.get(from + k));
+      }
+      ps.executeUpdate();
+    }
+  }
+
+  /** The {@code codes} shape: the same row with its nine low-cardinality texts as integer codes. */
+  private static final String CODED_COLUMNS = COLUMNS.replaceAll(
+      "(endpoint|model|provider|deployment|outcome|error_type|route|cache|priority) TEXT", "$1 INTEGER");
+  private static final java.util.Map<String, Integer> CODES = new java.util.HashMap<>();
+
+  private static void code(PreparedStatement ps, int i, String v) throws java.sql.SQLException {
+    if (v == null) {
+      ps.setNull(i, java.sql.Types.INTEGER);
+    } else {
+      ps.setInt(i, CODES.computeIfAbsent(v, k -> CODES.size() + 1));
+    }
+  }
+
+  private static void insertCoded(PreparedStatement ps, List<RequestRecord> batch) throws java.sql.SQLException {
+    for (RequestRecord r : batch) {
+      RequestLog.bind(ps, 0, r); // then the nine texts replaced by their codes
+      code(ps, 4, r.endpoint());
+      code(ps, 5, r.model());
+      code(ps, 6, r.provider());
+      code(ps, 7, r.deployment());
+      code(ps, 9, r.outcome().label());
+      code(ps, 10, r.errorType());
+      code(ps, 15, r.route());
+      code(ps, 18, r.cache());
+      code(ps, 22, r.priority());
+      ps.addBatch();
+    }
+    ps.executeBatch();
+  }
+
   public static void main(String[] args) throws Exception {
     String shape = args.length > 0 ? args[0] : "ts";
-    if (!List.of("first", "both", "auto-ts", "ts", "none", "literal", "pack", "json", "text").contains(shape)) {
-      throw new IllegalArgumentException("unknown shape " + shape + ": first, both, auto-ts, ts, none, literal, pack"
-          + " or json");
+    List<String> shapes = List.of("first", "both", "auto-ts", "ts", "none", "literal", "pack", "json", "text", "multi",
+        "codes");
+    if (!shapes.contains(shape)) {
+      throw new IllegalArgumentException("unknown shape " + shape + ": one of " + shapes);
     }
     int rows = args.length > 1 ? Integer.parseInt(args[1]) : 300_000;
     boolean auto = shape.equals("first") || shape.equals("auto-ts");
@@ -229,13 +281,15 @@ public class RowCostBench {
     boolean pack = shape.equals("pack");
     boolean json = shape.equals("json");
     boolean text = shape.equals("text");
+    boolean multi = shape.equals("multi");
+    boolean codes = shape.equals("codes");
     boolean tsIndex = !shape.equals("none") && !literal;
     boolean modelIndex = shape.equals("first") || shape.equals("both");
     Path file = Files.createTempFile("rowcost-", ".db");
     try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file + "?journal_mode=WAL&synchronous=NORMAL")) {
       try (Statement st = c.createStatement()) {
         st.execute("CREATE TABLE request_log (id INTEGER PRIMARY KEY" + (auto ? " AUTOINCREMENT" : "") + ", "
-            + (pack ? PACKED_COLUMNS : COLUMNS) + ")");
+            + (pack ? PACKED_COLUMNS : codes ? CODED_COLUMNS : COLUMNS) + ")");
         if (tsIndex) {
           st.execute("CREATE INDEX request_log_ts ON request_log (ts)");
         }
@@ -248,7 +302,8 @@ public class RowCostBench {
       long ts = System.currentTimeMillis();
       long wall0 = 0;
       long cpu0 = 0;
-      String sql = literal ? LITERAL_INSERT : pack ? PACKED_INSERT : json ? JSON_INSERT : text ? "SELECT 1" : null;
+      String sql = literal ? LITERAL_INSERT : pack ? PACKED_INSERT : json ? JSON_INSERT : text ? "SELECT 1"
+          : multi ? multiInsert() : null;
       try (PreparedStatement ps = sql != null ? c.prepareStatement(sql) : RequestLog.prepareInsert(c)) {
         List<RequestRecord> batch = new ArrayList<>(100);
         for (int i = 0; i < rows; i++) {
@@ -271,6 +326,10 @@ public class RowCostBench {
               ps.executeBatch();
             } else if (pack) {
               insertPacked(ps, batch);
+            } else if (multi) {
+              insertMulti(ps, batch);
+            } else if (codes) {
+              insertCoded(ps, batch);
             } else if (text) {
               try (Statement st = c.createStatement()) {
                 st.executeUpdate(insertText(batch));

@@ -202,33 +202,38 @@ public final class RequestLog implements Recorder, AutoCloseable {
    */
   public static void insert(PreparedStatement ps, List<RequestRecord> batch) throws SQLException {
     for (RequestRecord r : batch) {
-      int i = 1;
-      ps.setString(i++, text(r.id()));
-      ps.setLong(i++, r.startEpochMillis());
-      ps.setString(i++, text(r.keyId()));
-      ps.setString(i++, r.endpoint());
-      ps.setString(i++, text(r.model()));
-      ps.setString(i++, r.provider());
-      ps.setString(i++, r.deployment());
-      ps.setInt(i++, r.status());
-      ps.setString(i++, r.outcome().label());
-      ps.setString(i++, text(r.errorType()));
-      ps.setString(i++, r.errorMessage() == null ? null : text(truncate(r.errorMessage(), 1000)));
-      ps.setDouble(i++, r.latencyMs());
-      setDouble(ps, i++, r.firstTokenMs());
-      ps.setInt(i++, r.attempts());
-      ps.setString(i++, r.route());
-      ps.setBoolean(i++, r.hedged());
-      ps.setBoolean(i++, r.stream());
-      ps.setString(i++, r.cache());
-      setInt(ps, i++, r.promptTokens());
-      setInt(ps, i++, r.completionTokens());
-      setDouble(ps, i++, r.deadlineMs());
-      ps.setString(i++, r.priority());
-      setDouble(ps, i, r.overheadMs());
+      bind(ps, 0, r);
       ps.addBatch();
     }
     ps.executeBatch();
+  }
+
+  /** Binds one record's 23 values to parameters {@code base + 1} to {@code base + 23} of {@code ps}. */
+  public static void bind(PreparedStatement ps, int base, RequestRecord r) throws SQLException {
+    int i = base + 1;
+    ps.setString(i++, text(r.id()));
+    ps.setLong(i++, r.startEpochMillis());
+    ps.setString(i++, text(r.keyId()));
+    ps.setString(i++, r.endpoint());
+    ps.setString(i++, text(r.model()));
+    ps.setString(i++, r.provider());
+    ps.setString(i++, r.deployment());
+    ps.setInt(i++, r.status());
+    ps.setString(i++, r.outcome().label());
+    ps.setString(i++, text(r.errorType()));
+    ps.setString(i++, r.errorMessage() == null ? null : text(truncate(r.errorMessage(), 1000)));
+    ps.setDouble(i++, r.latencyMs());
+    setDouble(ps, i++, r.firstTokenMs());
+    ps.setInt(i++, r.attempts());
+    ps.setString(i++, r.route());
+    ps.setBoolean(i++, r.hedged());
+    ps.setBoolean(i++, r.stream());
+    ps.setString(i++, r.cache());
+    setInt(ps, i++, r.promptTokens());
+    setInt(ps, i++, r.completionTokens());
+    setDouble(ps, i++, r.deadlineMs());
+    ps.setString(i++, r.priority());
+    setDouble(ps, i, r.overheadMs());
   }
 
   private void maybePrune() {
