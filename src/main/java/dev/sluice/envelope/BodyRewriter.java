@@ -35,7 +35,14 @@ public final class BodyRewriter {
     // the edits, at most three and never overlapping, in order of position: {start, end, kind}
     int[][] edits = new int[3][];
     int n = 0;
-    if (addCeiling) {
+    byte[] limit = null;
+    if (addCeiling && env.nullLimitAt() >= 0) {
+      // the request names the member with null: the ceiling takes the null's place (a second
+      // member of the same name would leave servers to choose between the two)
+      limit = Integer.toString(ceiling).getBytes(StandardCharsets.US_ASCII);
+      edits[n++] = new int[] {env.nullLimitAt(), env.nullLimitAt() + 4, 2};
+    } else if (addCeiling) {
+      limit = ("\"" + ceilingField + "\":" + ceiling + ",").getBytes(StandardCharsets.US_ASCII);
       int open = openingBrace(bytes, len);
       edits[n++] = new int[] {open + 1, open + 1, 2};
     }
@@ -48,9 +55,7 @@ public final class BodyRewriter {
     }
     java.util.Arrays.sort(edits, 0, n, BY_START);
     byte[] newModel = renameModel ? quote(upstreamModel) : null;
-    byte[] member = addCeiling
-        ? ("\"" + ceilingField + "\":" + ceiling + ",").getBytes(StandardCharsets.US_ASCII) : null;
-    Buffer out = Buffer.buffer(len + (newModel == null ? 0 : newModel.length) + (member == null ? 0 : member.length));
+    Buffer out = Buffer.buffer(len + (newModel == null ? 0 : newModel.length) + (limit == null ? 0 : limit.length));
     int pos = 0;
     for (int i = 0; i < n; i++) {
       int[] e = edits[i];
@@ -58,7 +63,7 @@ public final class BodyRewriter {
       if (e[2] == 0) {
         out.appendBytes(newModel);
       } else if (e[2] == 2) {
-        out.appendBytes(member);
+        out.appendBytes(limit);
       }
       pos = e[1];
     }

@@ -15,6 +15,9 @@ package dev.sluice.envelope;
  * @param timeoutStart   offset of the {@code "timeout"} key, or -1
  * @param timeoutEnd     offset just past its value, or -1
  * @param choices        {@code n}: how many answers are asked for (1 when absent)
+ * @param nullLimitAt    offset of the {@code null} value of a {@code max_tokens} or
+ *                       {@code max_completion_tokens} member, or -1: where a token ceiling goes
+ *                       when the request names the member without a limit
  */
 public record Envelope(
     Endpoint endpoint,
@@ -29,7 +32,8 @@ public record Envelope(
     int timeoutStart,
     int timeoutEnd,
     int bodyLength,
-    int choices) {
+    int choices,
+    int nullLimitAt) {
 
   public boolean hasTimeoutField() {
     return timeoutStart >= 0;

@@ -92,6 +92,7 @@ public final class EnvelopeReader {
     int modelEnd = -1;
     int timeoutStart = -1;
     int timeoutEnd = -1;
+    int nullLimitAt = -1;
 
     int seen = 0;
     JsonToken t;
@@ -137,7 +138,11 @@ public final class EnvelopeReader {
             }
             // both may be given; a provider may honour either, so the larger is what the request may cost
             maxTokens = Math.max(maxTokens, (int) n);
-          } else if (v != JsonToken.VALUE_NULL) {
+          } else if (v == JsonToken.VALUE_NULL) {
+            if (nullLimitAt < 0) {
+              nullLimitAt = (int) p.currentTokenLocation().getByteOffset();
+            }
+          } else {
             throw wrongType(name, "an integer", v);
           }
         }
@@ -266,7 +271,7 @@ public final class EnvelopeReader {
       }
     }
     return new Envelope(endpoint, model, stream, maxTokens, timeoutNanos, Math.max(messages, 0), includeUsage,
-        modelStart, modelEnd, timeoutStart, timeoutEnd, length, choices);
+        modelStart, modelEnd, timeoutStart, timeoutEnd, length, choices, nullLimitAt);
   }
 
   private static boolean printable(String s) {

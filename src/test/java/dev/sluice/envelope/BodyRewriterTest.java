@@ -233,6 +233,17 @@ class BodyRewriterTest {
     assertThat(renamed.after()).isEqualTo(expected(renamed.before(), "up", false));
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {"max_tokens", "max_completion_tokens"})
+  void aLimitSentAsNullTakesTheCeilingInItsPlace(String field) {
+    for (String upstream : new String[] {"demo", "up"}) {
+      Rewritten r = withCeiling("{\"timeout\":3,\"model\":\"demo\",\"" + field + "\" : null ," + MSG + "}", upstream, 64);
+      ObjectNode e = expected(r.before(), upstream, true);
+      e.put(field, 64);
+      assertThat(r.after()).as("one member, the ceiling in it; for " + upstream).isEqualTo(e);
+    }
+  }
+
   @Test
   void noCeilingLeavesTheBodyAlone() {
     Rewritten r = withCeiling("{\"model\":\"demo\"," + MSG + "}", "demo", -1);
