@@ -176,6 +176,14 @@ public final class Attempt implements AttemptGuards.Listener {
       fail(Failure.protocol("the provider sent an interim " + status + " response as its answer"));
       return;
     }
+    String coding = headers.get(HttpHeaders.CONTENT_ENCODING);
+    if (coding != null && !coding.isBlank() && !coding.trim().equalsIgnoreCase("identity")) {
+      // asked for identity, and gzip or deflate are decoded on arrival: what is left cannot be read
+      // for a first token, usage or an error, nor relayed as the JSON or events it claims to be
+      fail(Failure.protocol("the provider answered in content coding '" + coding.trim()
+          + "', which the gateway cannot decode"));
+      return;
+    }
     if (status < 200 || status >= 300) {
       response.handler(this::onErrorChunk);
       response.endHandler(v -> {

@@ -21,6 +21,7 @@ import java.util.Map;
 public final class OpenAiCompatible {
   private static final CharSequence JSON = HttpHeaders.createOptimized("application/json");
   private static final CharSequence EVENT_STREAM = HttpHeaders.createOptimized("text/event-stream");
+  private static final CharSequence IDENTITY = HttpHeaders.createOptimized("identity");
 
   private final String host;
   private final int port;
@@ -71,6 +72,9 @@ public final class OpenAiCompatible {
     MultiMap h = o.getHeaders() == null ? MultiMap.caseInsensitiveMultiMap() : o.getHeaders();
     h.set(HttpHeaders.CONTENT_TYPE, JSON);
     h.set(HttpHeaders.ACCEPT, stream ? EVENT_STREAM : JSON);
+    // the answer is read (first token, usage, errors) and relayed as it is: ask for it uncompressed.
+    // Without the header any coding is acceptable (RFC 9110 12.5.3), and a CDN front may use one
+    h.set(HttpHeaders.ACCEPT_ENCODING, IDENTITY);
     if (authorization != null) {
       h.set(HttpHeaders.AUTHORIZATION, authorization);
     }
