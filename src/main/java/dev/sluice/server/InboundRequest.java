@@ -84,6 +84,15 @@ final class InboundRequest {
           "Content-Type must be application/json, found " + (type == null ? "none" : "'" + type + "'")), false);
       return;
     }
+    String coding = req.getHeader(HttpHeaders.CONTENT_ENCODING);
+    if (coding != null && !coding.isBlank() && !coding.trim().equalsIgnoreCase("identity")) {
+      // the body is read as JSON bytes and forwarded as they are: a compressed one would be refused
+      // as invalid UTF-8 or JSON, which sends its author looking in the wrong place (RFC 9110 15.5.16)
+      resp.putHeader(HttpHeaders.ACCEPT_ENCODING, "identity");
+      reject(new ApiError(415, ApiError.INVALID_REQUEST, "unsupported_content_encoding", null,
+          "Content-Encoding '" + coding.trim() + "' is not supported; send the request body uncompressed"), true);
+      return;
+    }
     long max = s.config().server().maxBodyBytes();
     String length = req.getHeader(HttpHeaders.CONTENT_LENGTH);
     if (length != null) {

@@ -146,6 +146,16 @@ class ContentEncodingTest {
     assertThat(up.lastHead()).doesNotContain("gzip");
   }
 
+  @Test
+  void aCompressedRequestBodyIsRefusedAsAnUnsupportedCodingNotAsInvalidUtf8() {
+    HttpResponse<byte[]> r = rawPost(TestGateway.chat(""), true);
+    String body = new String(r.body(), StandardCharsets.UTF_8);
+    assertThat(r.statusCode()).as(body).isEqualTo(415);
+    assertThat(body).contains("\"code\":\"unsupported_content_encoding\"").contains("gzip");
+    assertThat(r.headers().firstValue("accept-encoding")).hasValue("identity");
+    assertThat(latest().outcome()).isEqualTo(Outcome.REJECTED);
+  }
+
   static HttpResponse<byte[]> rawPost(String json, boolean gzipBody) {
     byte[] b = json.getBytes(StandardCharsets.UTF_8);
     HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create(gw.baseUrl() + "/v1/chat/completions"))
