@@ -43,16 +43,27 @@ final class Dispatcher implements Handler<HttpServerRequest> {
       case "/health", "/healthz" -> get(req, info::health);
       case "/ready", "/readyz" -> get(req, info::ready);
       case "/version" -> get(req, info::version);
-      case "/v1/models" -> get(req, r -> {
-        // like OpenAI's, the model list needs a key once keys exist
-        ApiError denied = s.admission().checkCaller(r.getHeader("authorization"), () -> AdminAuth.isLoopback(r));
-        if (denied != null) {
-          ErrorResponder.send(r.response(), denied);
+      case "/v1/models" -> get(req, r -> withCaller(r, info::models));
+      default -> {
+        if (path.startsWith(MODEL_PREFIX) && path.length() > MODEL_PREFIX.length()) {
+          // GET /v1/models/{model}: the SDKs' models.retrieve
+          get(req, r -> withCaller(r, x -> info.model(x, path.substring(MODEL_PREFIX.length()))));
         } else {
-          info.models(r);
+          fallback.handle(req);
         }
-      });
-      default -> fallback.handle(req);
+      }
+    }
+  }
+
+  private static final String MODEL_PREFIX = "/v1/models/";
+
+  /** Like OpenAI's, the model list needs a key once keys exist. */
+  private void withCaller(HttpServerRequest r, Handler<HttpServerRequest> h) {
+    ApiError denied = s.admission().checkCaller(r.getHeader("authorization"), () -> AdminAuth.isLoopback(r));
+    if (denied != null) {
+      ErrorResponder.send(r.response(), denied);
+    } else {
+      h.handle(r);
     }
   }
 

@@ -13,10 +13,15 @@ import java.util.Set;
 final class InfoHandler {
   private final Services s;
   private final String modelsJson;
+  /** Each listed model's own entry, by id, for {@code GET /v1/models/{model}}. */
+  private final java.util.Map<String, String> modelJson = new java.util.HashMap<>();
 
   InfoHandler(Services s) {
     this.s = s;
-    this.modelsJson = modelList().encode();
+    JsonObject list = modelList();
+    this.modelsJson = list.encode();
+    list.getJsonArray("data").forEach(m -> modelJson.putIfAbsent(((JsonObject) m).getString("id"),
+        ((JsonObject) m).encode()));
   }
 
   void health(HttpServerRequest req) {
@@ -52,6 +57,30 @@ final class InfoHandler {
 
   void models(HttpServerRequest req) {
     json(req, 200, modelsJson);
+  }
+
+  /** One model as {@code GET /v1/models} lists it; a pass-through name is owned by its provider. */
+  void model(HttpServerRequest req, String rawId) {
+    String id;
+    try {
+      id = java.net.URLDecoder.decode(rawId.replace("+", "%2B"), java.nio.charset.StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      id = rawId;
+    }
+    String known = modelJson.get(id);
+    int slash = id.indexOf('/');
+    if (known == null && slash > 0 && slash < id.length() - 1
+        && s.registry().passthroughProviders().contains(id.substring(0, slash))) {
+      known = new JsonObject().put("id", id).put("object", "model").put("created", 0)
+          .put("owned_by", id.substring(0, slash)).encode();
+    }
+    if (known == null) {
+      dev.sluice.errors.ErrorResponder.send(req.response(), new dev.sluice.errors.ApiError(404,
+          dev.sluice.errors.ApiError.INVALID_REQUEST, "model_not_found", "model",
+          "the model '" + id + "' does not exist or is not served here"));
+      return;
+    }
+    json(req, 200, known);
   }
 
   private JsonObject modelList() {
