@@ -190,6 +190,10 @@ class SdkShapesTest {
       assertThat(r.data().get(0).embedding()).as(f.toString()).hasSize(16);
       assertThat(r.usage().promptTokens()).isPositive();
     }
+    CreateEmbeddingResponse two = client.embeddings().create(EmbeddingCreateParams.builder().model("demo")
+        .inputOfArrayOfStrings(List.of("a", "b")).build());
+    two.validate();
+    assertThat(two.data()).as("one embedding per input").extracting(e -> e.index()).containsExactly(0L, 1L);
   }
 
   @Test

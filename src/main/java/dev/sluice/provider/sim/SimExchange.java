@@ -65,6 +65,14 @@ final class SimExchange {
     this.rpm = rpm;
   }
 
+  private int inputs = 1;
+
+  /** An embeddings answer has one vector per input, as OpenAI's has. */
+  SimExchange withInputs(int n) {
+    this.inputs = Math.max(1, n);
+    return this;
+  }
+
   /** Makes this answer wait for one of the model's generation slots. */
   SimExchange withCapacity(Capacity c) {
     this.capacity = c;
@@ -260,16 +268,20 @@ final class SimExchange {
 
   private void embeddings() {
     stats.countStatus(200);
-    StringBuilder sb = new StringBuilder(64 + m.embeddingDims() * 10);
-    sb.append("{\"object\":\"list\",\"data\":[{\"object\":\"embedding\",\"index\":0,\"embedding\":[");
+    StringBuilder sb = new StringBuilder(64 + inputs * (48 + m.embeddingDims() * 10));
+    sb.append("{\"object\":\"list\",\"data\":[");
     SplittableRandom v = new SplittableRandom(id);
-    for (int i = 0; i < m.embeddingDims(); i++) {
-      if (i > 0) {
-        sb.append(',');
+    for (int k = 0; k < inputs; k++) {
+      sb.append(k == 0 ? "" : ",").append("{\"object\":\"embedding\",\"index\":").append(k).append(",\"embedding\":[");
+      for (int i = 0; i < m.embeddingDims(); i++) {
+        if (i > 0) {
+          sb.append(',');
+        }
+        sb.append(Math.round((v.nextDouble() * 2 - 1) * 1e6) / 1e6);
       }
-      sb.append(Math.round((v.nextDouble() * 2 - 1) * 1e6) / 1e6);
+      sb.append("]}");
     }
-    sb.append("]}],\"model\":\"").append(quotedModel()).append("\",\"usage\":{\"prompt_tokens\":")
+    sb.append("],\"model\":\"").append(quotedModel()).append("\",\"usage\":{\"prompt_tokens\":")
         .append(promptTokens).append(",\"total_tokens\":").append(promptTokens).append("}}");
     resp.putHeader("content-type", "application/json");
     done();

@@ -180,7 +180,18 @@ public final class Simulator {
           : null;
       new SimExchange(vertx, req, stats, m, rnd, kind, model, json.path("stream").asBoolean(false),
           json.path("stream_options").path("include_usage").asBoolean(false), maxTokens, id,
-          Math.max(1, body.length() / 4), rpm).withCapacity(capacity).run();
+          Math.max(1, body.length() / 4), rpm).withCapacity(capacity).withInputs(inputs(json.get("input"))).run();
+    }
+
+    /**
+     * How many embeddings an {@code input} asks for: one per string or token list of an array, one
+     * for a single string or a single token list (an array of numbers).
+     */
+    private static int inputs(JsonNode input) {
+      if (input == null || !input.isArray() || input.isEmpty() || input.get(0).isNumber()) {
+        return 1;
+      }
+      return input.size();
     }
 
     /** Changes a model's behaviour from now on: {@code POST /sim/models/<name>} with the profile's keys. */
