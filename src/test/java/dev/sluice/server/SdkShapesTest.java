@@ -172,6 +172,38 @@ class SdkShapesTest {
   }
 
   @Test
+  void simAnswersNChoicesWhenAskedForN() {
+    ChatCompletion c = client.chat().completions().create(ChatCompletionCreateParams.builder().model("demo")
+        .addUserMessage("hi").maxCompletionTokens(4).n(3).build());
+    c.validate();
+    assertThat(c.choices()).extracting(ChatCompletion.Choice::index).containsExactly(0L, 1L, 2L);
+    long perChoice = c.choices().get(0).message().content().orElseThrow().split(" ").length - 1;
+    assertThat(c.usage().orElseThrow().completionTokens()).isEqualTo(3 * perChoice);
+
+    java.util.Map<Long, StringBuilder> texts = new java.util.TreeMap<>();
+    List<String> finishes = new ArrayList<>();
+    try (StreamResponse<ChatCompletionChunk> s = client.chat().completions().createStreaming(
+        ChatCompletionCreateParams.builder().model("demo").addUserMessage("hi").maxCompletionTokens(4).n(2)
+            .streamOptions(ChatCompletionStreamOptions.builder().includeUsage(true).build()).build())) {
+      s.stream().forEach(ch -> {
+        ch.validate();
+        ch.choices().forEach(x -> {
+          x.delta().content().ifPresent(t -> texts.computeIfAbsent(x.index(), k -> new StringBuilder()).append(t));
+          x.finishReason().ifPresent(f -> finishes.add(x.index() + ":" + f.asString()));
+        });
+      });
+    }
+    assertThat(texts).containsOnlyKeys(0L, 1L);
+    assertThat(texts.get(1L).toString()).isEqualTo(texts.get(0L).toString()).isNotBlank();
+    assertThat(finishes).containsExactly("0:stop", "1:stop");
+
+    Completion two = client.completions().create(CompletionCreateParams.builder().model("demo").prompt("once")
+        .maxTokens(4).n(2).build());
+    two.validate();
+    assertThat(two.choices()).extracting(x -> x.index()).containsExactly(0L, 1L);
+  }
+
+  @Test
   void simCompletionValidates() {
     Completion c = client.completions().create(CompletionCreateParams.builder().model("demo").prompt("once")
         .maxTokens(4).build());

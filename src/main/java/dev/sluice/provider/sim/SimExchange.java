@@ -66,6 +66,18 @@ final class SimExchange {
   }
 
   private int inputs = 1;
+  private int choices = 1;
+
+  /** A chat or completion answer has {@code n} choices, each with the same text, as a request's {@code n} asks. */
+  SimExchange withChoices(int n) {
+    this.choices = Math.max(1, Math.min(128, n));
+    return this;
+  }
+
+  /** {@code s}, a choice of index 0, as the choice of index {@code k}. */
+  private static String choice(String s, int k) {
+    return k == 0 ? s : s.replace("{\"index\":0,", "{\"index\":" + k + ",");
+  }
 
   /** An embeddings answer has one vector per input, as OpenAI's has. */
   SimExchange withInputs(int n) {
@@ -254,13 +266,19 @@ final class SimExchange {
   private void completion() {
     stats.countStatus(200);
     long created = System.currentTimeMillis() / 1000;
+    String one = kind == Kind.CHAT
+        ? "{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"" + text(outputTokens)
+            + "\"},\"finish_reason\":\"stop\"}"
+        : "{\"index\":0,\"text\":\"" + text(outputTokens) + "\",\"logprobs\":null,\"finish_reason\":\"stop\"}";
+    StringBuilder all = new StringBuilder(choices * one.length());
+    for (int k = 0; k < choices; k++) {
+      all.append(k == 0 ? "" : ",").append(choice(one, k));
+    }
     String body = kind == Kind.CHAT
         ? "{\"id\":\"chatcmpl-sim-" + id + "\",\"object\":\"chat.completion\",\"created\":" + created
-            + ",\"model\":\"" + quotedModel() + "\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\""
-            + text(outputTokens) + "\"},\"finish_reason\":\"stop\"}],\"usage\":" + usage(outputTokens) + "}"
+            + ",\"model\":\"" + quotedModel() + "\",\"choices\":[" + all + "],\"usage\":" + usage(outputTokens * choices) + "}"
         : "{\"id\":\"cmpl-sim-" + id + "\",\"object\":\"text_completion\",\"created\":" + created
-            + ",\"model\":\"" + quotedModel() + "\",\"choices\":[{\"index\":0,\"text\":\"" + text(outputTokens)
-            + "\",\"logprobs\":null,\"finish_reason\":\"stop\"}],\"usage\":" + usage(outputTokens) + "}";
+            + ",\"model\":\"" + quotedModel() + "\",\"choices\":[" + all + "],\"usage\":" + usage(outputTokens * choices) + "}";
     resp.putHeader("content-type", "application/json");
     done();
     resp.end(body);
@@ -300,7 +318,12 @@ final class SimExchange {
           + created + ",\"model\":\"" + quotedModel() + "\",\"choices\":[{\"index\":0,\"delta\":{";
       prefix = head + "\"content\":\"";
       suffix = "\"},\"finish_reason\":null}]}\n\n";
-      resp.write(head + "\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n");
+      String role = head + "\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n";
+      StringBuilder roles = new StringBuilder(choices * role.length());
+      for (int k = 0; k < choices; k++) {
+        roles.append(choice(role, k));
+      }
+      resp.write(roles.toString());
     } else {
       prefix = "data: {\"id\":\"cmpl-sim-" + id + "\",\"object\":\"text_completion\",\"created\":" + created
           + ",\"model\":\"" + quotedModel() + "\",\"choices\":[{\"index\":0,\"text\":\"";
@@ -315,19 +338,21 @@ final class SimExchange {
     }
     // timers tick at 1 ms at best: fast paces emit several tokens per tick
     int batch = tokenIntervalNanos >= 1_000_000 ? 1 : (int) Math.min(outputTokens, 1_000_000 / Math.max(1, tokenIntervalNanos));
-    StringBuilder sb = new StringBuilder(batch * (prefix.length() + suffix.length() + 40));
+    StringBuilder sb = new StringBuilder(batch * choices * (prefix.length() + suffix.length() + 40));
     // one instant per write: the chunks of a batch leave together
     long stamp = m.timestamps() ? System.nanoTime() : 0;
     for (int i = 0; i < batch && sent < outputTokens; i++) {
       if (sent == stopAt) {
         break;
       }
-      sb.append(prefix).append(WORDS[sent % WORDS.length]);
-      if (m.timestamps()) {
-        // the suffix ends with the top-level "}\n\n": the stamp goes in just before it
-        sb.append(suffix, 0, suffix.length() - 3).append(",\"x_sim_ns\":").append(stamp).append("}\n\n");
-      } else {
-        sb.append(suffix);
+      for (int k = 0; k < choices; k++) {
+        sb.append(choice(prefix, k)).append(WORDS[sent % WORDS.length]);
+        if (m.timestamps()) {
+          // the suffix ends with the top-level "}\n\n": the stamp goes in just before it
+          sb.append(suffix, 0, suffix.length() - 3).append(",\"x_sim_ns\":").append(stamp).append("}\n\n");
+        } else {
+          sb.append(suffix);
+        }
       }
       sent++;
     }
@@ -375,14 +400,16 @@ final class SimExchange {
   private void finishStream() {
     StringBuilder sb = new StringBuilder(256);
     String p = prefix.substring(0, prefix.lastIndexOf(kind == Kind.CHAT ? "\"content\":\"" : "\"text\":\""));
-    if (kind == Kind.CHAT) {
-      sb.append(p).append("},\"finish_reason\":\"stop\"}]}\n\n");
-    } else {
-      sb.append(p).append("\"text\":\"\",\"logprobs\":null,\"finish_reason\":\"stop\"}]}\n\n");
+    for (int k = 0; k < choices; k++) {
+      if (kind == Kind.CHAT) {
+        sb.append(choice(p, k)).append("},\"finish_reason\":\"stop\"}]}\n\n");
+      } else {
+        sb.append(choice(p, k)).append("\"text\":\"\",\"logprobs\":null,\"finish_reason\":\"stop\"}]}\n\n");
+      }
     }
     if (includeUsage) {
       String head = p.substring(0, p.indexOf("\"choices\":"));
-      sb.append(head).append("\"choices\":[],\"usage\":").append(usage(outputTokens)).append("}\n\n");
+      sb.append(head).append("\"choices\":[],\"usage\":").append(usage(outputTokens * choices)).append("}\n\n");
     }
     sb.append("data: [DONE]\n\n");
     stats.streamCompleted();

@@ -180,7 +180,8 @@ public final class Simulator {
           : null;
       new SimExchange(vertx, req, stats, m, rnd, kind, model, json.path("stream").asBoolean(false),
           json.path("stream_options").path("include_usage").asBoolean(false), maxTokens, id,
-          Math.max(1, body.length() / 4), rpm).withCapacity(capacity).withInputs(inputs(json.get("input"))).run();
+          Math.max(1, body.length() / 4), rpm).withCapacity(capacity).withInputs(inputs(json.get("input")))
+          .withChoices(json.path("n").asInt(1)).run();
     }
 
     /**
