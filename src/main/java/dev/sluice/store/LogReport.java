@@ -4,8 +4,11 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Collections;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -29,6 +32,8 @@ public final class LogReport {
     long retriedSuccess;
     long hedged;
     final Map<String, Long> errorTypes = new TreeMap<>();
+    /** For a deployment's row: the models it served in the window. */
+    final Set<String> models = new TreeSet<>();
     final Histogram latency = new Histogram(3_600_000_000L, 2);
     final Histogram firstToken = new Histogram(3_600_000_000L, 2);
 
@@ -73,6 +78,9 @@ public final class LogReport {
       boolean hedged = Boolean.TRUE.equals(row.getBoolean("hedged"));
       Double lat = row.getDouble("latency_ms");
       Double ft = row.getDouble("first_token_ms");
+      if (dep != null && row.getValue("model") != null) {
+        r.byDeployment.computeIfAbsent(dep, Row::new).models.add(row.getString("model"));
+      }
       for (Row x : new Row[] {r.total, r.byModel.computeIfAbsent(model, Row::new),
           dep == null ? null : r.byDeployment.computeIfAbsent(dep, Row::new)}) {
         if (x == null) {
@@ -141,12 +149,25 @@ public final class LogReport {
             + " breaker's failure_rate", d.name, 100 * d.rate(failed), causes));
       }
     }
-    long medianAll = total.p(total.latency, 50);
+    // slow next to what else could serve the same requests: the other deployments of its models. Not
+    // next to the overall median, which a slow deployment carrying most of the traffic sets itself, and
+    // which mixes in other models whose answers are longer or shorter by nature
     for (Row d : byDeployment.values()) {
       long m = d.p(d.latency, 50);
-      if (d.served() >= 20 && medianAll > 0 && m > 2 * medianAll && byDeployment.size() > 1) {
-        out.add(String.format(Locale.ROOT, "%s: consistently slow (median %.0f ms, twice the overall %.0f ms);"
-            + " p2c routing or a lower weight would send it less traffic", d.name, m / 1000.0, medianAll / 1000.0));
+      if (d.served() < 20 || m < 0) {
+        continue;
+      }
+      Histogram peers = new Histogram(3_600_000_000L, 2);
+      for (Row o : byDeployment.values()) {
+        if (o != d && o.served() >= 20 && !Collections.disjoint(o.models, d.models)) {
+          peers.add(o.latency);
+        }
+      }
+      long peerMedian = peers.getTotalCount() == 0 ? -1 : peers.getValueAtPercentile(50);
+      if (peerMedian > 0 && m > 2 * peerMedian) {
+        out.add(String.format(Locale.ROOT, "%s: consistently slow (median %.0f ms, over twice the %.0f ms of the other"
+            + " deployments of %s); p2c routing or a lower weight would send it less traffic", d.name, m / 1000.0,
+            peerMedian / 1000.0, String.join(", ", d.models)));
       }
     }
     if (total.retried >= 20 && (double) total.retriedSuccess / total.retried < 0.3) {

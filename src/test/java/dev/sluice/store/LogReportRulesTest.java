@@ -89,6 +89,23 @@ class LogReportRulesTest {
   }
 
   @Test
+  void aSlowDeploymentIsFlaggedEvenWhenItCarriesMostOfTheTraffic() throws Exception {
+    add(20, "demo", "fast", Outcome.SUCCESS, null, 100, 1);
+    add(30, "demo", "slow", Outcome.SUCCESS, null, 1000, 1);
+    String recs = recs(report());
+    assertThat(recs).contains("slow: consistently slow");
+    assertThat(recs).doesNotContain("fast: consistently slow");
+  }
+
+  @Test
+  void theOnlyDeploymentOfASlowerModelIsNotCalledSlow() throws Exception {
+    // two models with one deployment each: nothing to route to instead, and a longer answer is no fault
+    add(30, "small", "small-a", Outcome.SUCCESS, null, 100, 1);
+    add(30, "large", "large-a", Outcome.SUCCESS, null, 1000, 1);
+    assertThat(recs(report())).doesNotContain("consistently slow");
+  }
+
+  @Test
   void healthyTwinDeploymentsStaySilent() throws Exception {
     add(30, "demo", "a", Outcome.SUCCESS, null, 100, 1);
     add(30, "demo", "b", Outcome.SUCCESS, null, 120, 1);
