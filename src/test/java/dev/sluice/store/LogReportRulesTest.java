@@ -151,6 +151,16 @@ class LogReportRulesTest {
   }
 
   @Test
+  void percentilesShowTheLoggedLatencies() throws Exception {
+    add(1, "demo", "a", Outcome.SUCCESS, null, 123.4, 1);
+    add(1, "demo", "b", Outcome.SUCCESS, null, 1000, 1);
+    String out = report().render();
+    // one request: its p50, p95 and p99 are its latency, to the 0.1 ms the table shows
+    assertThat(cells(out, "a").subList(5, 8)).containsExactly("123.4", "123.4", "123.4");
+    assertThat(cells(out, "b").subList(5, 8)).containsExactly("1000.2", "1000.2", "1000.2"); // within 0.05%
+  }
+
+  @Test
   void retriesAndSheddingRulesFireOnlyOnEnoughData() throws Exception {
     add(15, "demo", "a", Outcome.UPSTREAM_ERROR, "upstream_status_503", 100, 3);
     add(5, "demo", "a", Outcome.SUCCESS, null, 100, 2);
