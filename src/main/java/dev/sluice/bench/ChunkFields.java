@@ -7,21 +7,18 @@ package dev.sluice.bench;
  */
 public final class ChunkFields {
   public static final String DONE = "[DONE]";
-  private static final String STAMP = "\"x_sim_ns\":";
-  private static final String CONTENT = "\"content\":\"";
-  private static final String TEXT = "\"text\":\"";
+  private static final String STAMP_KEY = "\"x_sim_ns\"";
+  private static final String CONTENT_KEY = "\"content\"";
+  private static final String TEXT_KEY = "\"text\"";
+  private static final String ERROR_KEY = "\"error\"";
 
   private ChunkFields() {}
 
   /** The {@code x_sim_ns} member's value, or -1 when the chunk has none. */
   public static long simNanos(String chunk) {
-    int at = chunk.lastIndexOf(STAMP);
-    if (at < 0) {
+    int i = valueAfter(chunk, STAMP_KEY, true);
+    if (i < 0) {
       return -1;
-    }
-    int i = at + STAMP.length();
-    while (i < chunk.length() && chunk.charAt(i) == ' ') {
-      i++;
     }
     boolean negative = i < chunk.length() && chunk.charAt(i) == '-';
     if (negative) {
@@ -45,22 +42,50 @@ public final class ChunkFields {
 
   /** True when the chunk has a non-empty {@code content} (chat) or {@code text} (completions). */
   public static boolean hasText(String chunk) {
-    return nonEmptyAfter(chunk, CONTENT) || nonEmptyAfter(chunk, TEXT);
+    return nonEmptyString(chunk, CONTENT_KEY) || nonEmptyString(chunk, TEXT_KEY);
   }
 
-  private static boolean nonEmptyAfter(String chunk, String key) {
-    int at = chunk.indexOf(key);
-    int i = at + key.length();
-    return at >= 0 && i < chunk.length() && chunk.charAt(i) != '"';
+  private static boolean nonEmptyString(String chunk, String key) {
+    int i = valueAfter(chunk, key, false);
+    return i >= 0 && i + 1 < chunk.length() && chunk.charAt(i) == '"' && chunk.charAt(i + 1) != '"';
+  }
+
+  /**
+   * Where the value of member {@code key} (quoted) starts, or -1 when the chunk has none. JSON allows
+   * whitespace around the colon ({@code "content": "hi"}, as Python's json.dumps writes it), so it is
+   * skipped; an occurrence of the key's text that is not followed by a colon is a value, not a member.
+   */
+  private static int valueAfter(String chunk, String key, boolean last) {
+    int at = last ? chunk.lastIndexOf(key) : chunk.indexOf(key);
+    while (at >= 0) {
+      int i = skipSpace(chunk, at + key.length());
+      if (i < chunk.length() && chunk.charAt(i) == ':') {
+        return skipSpace(chunk, i + 1);
+      }
+      at = last ? chunk.lastIndexOf(key, at - 1) : chunk.indexOf(key, at + 1);
+    }
+    return -1;
+  }
+
+  private static int skipSpace(String s, int i) {
+    while (i < s.length() && Character.isWhitespace(s.charAt(i))) {
+      i++;
+    }
+    return i;
   }
 
   /** True for an error event, e.g. the gateway's {@code {"error":{...}}} that ends a failed stream. */
   public static boolean isError(String chunk) {
-    int i = 0;
-    while (i < chunk.length() && Character.isWhitespace(chunk.charAt(i))) {
-      i++;
+    int i = skipSpace(chunk, 0);
+    if (i >= chunk.length() || chunk.charAt(i) != '{') {
+      return false;
     }
-    return chunk.startsWith("{\"error\"", i);
+    i = skipSpace(chunk, i + 1);
+    if (!chunk.startsWith(ERROR_KEY, i)) {
+      return false;
+    }
+    i = skipSpace(chunk, i + ERROR_KEY.length());
+    return i < chunk.length() && chunk.charAt(i) == ':';
   }
 
   public static boolean isDone(String chunk) {

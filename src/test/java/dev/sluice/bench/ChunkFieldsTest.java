@@ -39,4 +39,21 @@ class ChunkFieldsTest {
     assertThat(ChunkFields.isDone("[DONE] ")).isTrue();
     assertThat(ChunkFields.isDone("{\"done\":true}")).isFalse();
   }
+
+  @Test
+  void readsChunksWrittenWithSpacesAroundColons() {
+    // valid JSON as Python's json.dumps writes it by default; a target answering so had no first-token time
+    String spaced = "{\"id\": \"c1\", \"choices\": [{\"index\": 0, \"delta\": {\"content\": \"Hi\"}}],"
+        + " \"x_sim_ns\" : 77}";
+    assertThat(ChunkFields.hasText(spaced)).isTrue();
+    assertThat(ChunkFields.simNanos(spaced)).isEqualTo(77);
+    assertThat(ChunkFields.hasText("{\"choices\": [{\"text\" : \" hi\"}]}")).isTrue();
+    assertThat(ChunkFields.hasText("{\"choices\": [{\"delta\": {\"role\": \"assistant\", \"content\": \"\"}}]}"))
+        .isFalse();
+    assertThat(ChunkFields.hasText("{\"choices\": [{\"delta\": {\"content\": null}}]}")).isFalse();
+    assertThat(ChunkFields.isError("{ \"error\": {\"message\": \"upstream reset\"}}")).isTrue();
+    // the key's text as a value is not the member
+    assertThat(ChunkFields.hasText("{\"kind\":\"content\",\"delta\":{}}")).isFalse();
+    assertThat(ChunkFields.isError("{\"type\":\"error\"}")).isFalse();
+  }
 }
