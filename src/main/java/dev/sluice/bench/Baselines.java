@@ -1,5 +1,6 @@
 package dev.sluice.bench;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -37,12 +38,25 @@ public final class Baselines {
     return target;
   }
 
+  /**
+   * Reads baseline {@code name}. A file that is not a result of this tool is refused rather than
+   * compared: every figure would be missing from it, and a comparison of nothing finds no regression.
+   */
   public JsonNode load(String name) throws IOException {
     Path p = path(name);
+    JsonNode root;
     try {
-      return JSON.readTree(Files.readString(p));
+      root = JSON.readTree(Files.readString(p));
     } catch (NoSuchFileException e) {
       throw new NoSuchFileException(p.toString(), null, "no baseline named '" + name + "'");
+    } catch (JsonProcessingException e) {
+      throw new IOException(p + ": baseline '" + name + "' is not valid JSON: " + e.getOriginalMessage(), e);
     }
+    if (root == null || !root.path("throughput_rps").isNumber() || !root.path("success_rate").isNumber()
+        || !root.path("latency_ms").isObject()) {
+      throw new IOException(p + ": baseline '" + name + "' is not a sluice bench result"
+          + " (throughput_rps, success_rate and latency_ms are missing or not numbers)");
+    }
+    return root;
   }
 }

@@ -96,4 +96,16 @@ class BaselineComparisonTest {
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> b.load("missing"))
         .isInstanceOf(java.nio.file.NoSuchFileException.class).hasMessageContaining("no baseline named 'missing'");
   }
+
+  @Test
+  void aBaselineThatIsNotAResultIsRefusedNotComparedAsNothing(@TempDir Path dir) throws Exception {
+    Baselines b = new Baselines(dir);
+    Files.createDirectories(dir.resolve("baselines"));
+    for (String[] c : new String[][] {{"empty", ""}, {"object", "{}"}, {"array", "[1,2]"},
+        {"words", "{\"throughput_rps\":\"fast\",\"success_rate\":1,\"latency_ms\":{}}"}, {"broken", "{\"a\":"}}) {
+      Files.writeString(dir.resolve("baselines/" + c[0] + ".json"), c[1]);
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> b.load(c[0])).as(c[0])
+          .isInstanceOf(java.io.IOException.class).hasMessageContaining("baseline '" + c[0] + "' is not");
+    }
+  }
 }
