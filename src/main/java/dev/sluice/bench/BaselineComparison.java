@@ -47,7 +47,7 @@ public final class BaselineComparison {
     for (Figure f : FIGURES) {
       JsonNode b = at(baseline, f.path());
       JsonNode n = at(now, f.path());
-      if (!b.isNumber() || !n.isNumber()) {
+      if (!b.isNumber() || !n.isNumber() || noSample(baseline, f.path()) || noSample(now, f.path())) {
         continue;
       }
       double bv = b.asDouble();
@@ -56,6 +56,20 @@ public final class BaselineComparison {
       rows.add(new Row(f, bv, nv, change, regressed(f.better(), change, thresholdPct)));
     }
     return new BaselineComparison(rows);
+  }
+
+  /**
+   * A percentile of a histogram that recorded nothing (every request failed, or a stream carried no
+   * text) is written as 0: it is no figure, and comparing it would call any real latency after it an
+   * infinite regression, or a latency that vanished with the successes an improvement.
+   */
+  private static boolean noSample(JsonNode root, String dotted) {
+    int dot = dotted.lastIndexOf('.');
+    if (dot < 0) {
+      return false;
+    }
+    JsonNode count = at(root, dotted.substring(0, dot) + ".count");
+    return count.isNumber() && count.asLong() == 0;
   }
 
   static JsonNode at(JsonNode root, String dotted) {

@@ -108,4 +108,19 @@ class BaselineComparisonTest {
           .isInstanceOf(java.io.IOException.class).hasMessageContaining("baseline '" + c[0] + "' is not");
     }
   }
+
+  @Test
+  void aHistogramWithoutSamplesIsNotCompared() throws Exception {
+    // a baseline taken while every request failed: its latency percentiles are written as 0 over count 0
+    JsonNode failed = JSON.readTree("{\"throughput_rps\":0,\"success_rate\":0,\"latency_ms\":{\"count\":0,"
+        + "\"p50\":0,\"p90\":0,\"p99\":0,\"p99_9\":0,\"max\":0}}");
+    JsonNode healthy = JSON.readTree("{\"throughput_rps\":100,\"success_rate\":1,\"latency_ms\":{\"count\":1000,"
+        + "\"p50\":5,\"p90\":6,\"p99\":9,\"p99_9\":12,\"max\":20}}");
+    BaselineComparison better = BaselineComparison.of(failed, healthy, 20);
+    assertThat(better.anyRegressed()).as(better.render("failed", 20)).isFalse();
+    assertThat(better.rows()).extracting(r -> r.figure().path()).containsExactly("throughput_rps", "success_rate");
+    BaselineComparison worse = BaselineComparison.of(healthy, failed, 20);
+    assertThat(worse.rows()).extracting(r -> r.figure().path()).containsExactly("throughput_rps", "success_rate");
+    assertThat(worse.anyRegressed()).isTrue();
+  }
 }
