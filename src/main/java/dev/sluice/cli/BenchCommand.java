@@ -101,7 +101,7 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--data-dir", defaultValue = ".", description = "where baselines live (default: the current directory)")
   Path dataDir;
 
-  @Option(names = "--no-progress", description = "no progress bar on stderr")
+  @Option(names = "--no-progress", description = "no progress bar on stderr (there is none when not on a terminal)")
   boolean noProgress;
 
   @Override
@@ -135,7 +135,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     long total = bench.schedule().total();
-    Progress progress = noProgress ? Progress.NONE : Progress.bar("bench", total);
+    Progress progress = noProgress || !interactive() ? Progress.NONE : Progress.bar("bench", total);
     BenchRun.Result result = BenchRun.run(bench, extraHeaders, progress);
     ObjectNode doc = ResultJson.of(result);
     System.out.print(ResultTable.render(doc));
@@ -161,6 +161,23 @@ final class BenchCommand implements Callable<Integer> {
     } catch (IOException e) {
       System.err.println("sluice bench: " + e.getMessage());
       return 2;
+    }
+  }
+
+  /**
+   * Whether a person is watching: the bar redraws itself with carriage returns four times a second,
+   * which in a log file or a CI console is a line of noise per redraw. Before JDK 22 a console exists
+   * only when input and output are terminals; from JDK 22 it may exist regardless, and says so.
+   */
+  static boolean interactive() {
+    java.io.Console c = System.console();
+    if (c == null) {
+      return false;
+    }
+    try {
+      return (Boolean) java.io.Console.class.getMethod("isTerminal").invoke(c);
+    } catch (ReflectiveOperationException | ClassCastException e) {
+      return true;
     }
   }
 

@@ -81,4 +81,15 @@ class BenchCommandTest {
       assertThat(r.out()).isEmpty();
     }
   }
+
+  @Test
+  void noProgressBarWhenNotOnATerminal(@TempDir Path dir) {
+    // the test JVM has no console, as under CI or with output redirected to a file
+    List<String> args = List.of("--target", TARGET, "--rate", "10", "--duration", "500ms", "--self-warm", "0",
+        "--timeout", "2s", "--data-dir", dir.toString());
+    Run r = bench(args.toArray(String[]::new));
+    assertThat(r.exit()).isZero();
+    assertThat(r.out()).contains("scheduled 5");
+    assertThat(r.err()).doesNotContain("\r").doesNotContain("bench ");
+  }
 }
