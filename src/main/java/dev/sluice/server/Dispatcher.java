@@ -30,6 +30,14 @@ final class Dispatcher implements Handler<HttpServerRequest> {
   @Override
   public void handle(HttpServerRequest req) {
     String path = req.path();
+    if (path == null) {
+      // an HTTP/2 CONNECT has no :path (RFC 9113 8.5); the switch below would throw on it and leave
+      // the stream unanswered. Nothing here is a tunnel.
+      req.response().putHeader("allow", "GET, HEAD, POST");
+      ErrorResponder.send(req.response(), new ApiError(405, ApiError.INVALID_REQUEST, "method_not_allowed", null,
+          req.method() + " is not supported: this gateway is not a proxy"));
+      return;
+    }
     Endpoint endpoint = Endpoint.ofPath(path);
     if (endpoint != null) {
       if (req.method() != HttpMethod.POST) {

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.sluice.telemetry.Outcome;
 import dev.sluice.telemetry.RequestRecord;
+import dev.sluice.testing.RawH2;
 import dev.sluice.testing.TestGateway;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -45,6 +46,22 @@ class Http2ClientTest {
         assertThat(rec.outcome()).isEqualTo(Outcome.SUCCESS);
         assertThat(rec.status()).isEqualTo(200);
       });
+    }
+    gw.awaitAtRest();
+  }
+
+  @Test
+  void aConnectWithoutPathIsRefusedNotLeftUnanswered() throws Exception {
+    // an HTTP/2 CONNECT carries :authority but no :path (RFC 9113 8.5): the request's path is null
+    try (RawH2 c = RawH2.connect(gw.gateway().port())) {
+      c.headers(1, true, ":method", "CONNECT", ":authority", "127.0.0.1:443");
+      RawH2.Stream s = c.stream(1);
+      c.await(s::closed);
+      assertThat(s.status()).as(s.toString()).isEqualTo("405");
+      assertThat(s.text()).contains("\"code\":\"method_not_allowed\"");
+      RawH2.Stream next = c.chat(3, TestGateway.chat(null));
+      c.await(next::closed);
+      assertThat(next.status()).as("the connection still serves").isEqualTo("200");
     }
     gw.awaitAtRest();
   }
