@@ -63,6 +63,9 @@ final class AdminApi {
     r.get("/metrics").handler(this::metrics);
     r.route("/admin/*").handler(auth);
     r.route("/admin/*").failureHandler(this::failed);
+    // every other path the router gives up on: an HTTP/2 request without :authority (RFC 9113 8.3.1
+    // allows it; Vert.x marks it unreadable), a path without its leading slash
+    r.route().failureHandler(this::failed);
     r.get("/admin/requests").handler(this::requests);
     r.get("/admin/requests/export").handler(this::export);
     r.get("/admin/stats").handler(this::stats);
@@ -101,6 +104,8 @@ final class AdminApi {
     if (status == 413) {
       ErrorResponder.send(ctx.response(), new ApiError(413, ApiError.INVALID_REQUEST, "request_too_large", null,
           "the body is larger than the " + ADMIN_BODY_LIMIT + " bytes the admin API accepts"));
+    } else if (status == 404) {
+      Dispatcher.notFound(ctx.request());
     } else if (status >= 400 && status < 500) {
       ErrorResponder.send(ctx.response(), new ApiError(status, ApiError.INVALID_REQUEST, "invalid_request", null,
           "the request could not be read"));

@@ -65,4 +65,29 @@ class Http2ClientTest {
     }
     gw.awaitAtRest();
   }
+
+  @Test
+  void requestsTheRouterCannotReadAreRefusedInOpenAiShapeWithoutAnErrorLog() throws Exception {
+    // RFC 9113 8.3.1 lets a request leave out :authority; Vert.x marks it unreadable, and a path
+    // without its leading slash cannot be routed: both reach the router, which failed them
+    String[][] requests = {
+        {":method", "GET", ":scheme", "http", ":path", "/metrics"},
+        {":method", "GET", ":scheme", "http", ":path", "/ui/"},
+        {":method", "GET", ":scheme", "http", ":authority", "127.0.0.1", ":path", "metrics"},
+    };
+    try (ClientDisconnectTest.LogCapture logs = ClientDisconnectTest.LogCapture.of("io.vertx");
+        RawH2 c = RawH2.connect(gw.gateway().port())) {
+      int id = 1;
+      for (String[] h : requests) {
+        c.headers(id, true, h);
+        RawH2.Stream s = c.stream(id);
+        c.await(s::closed);
+        assertThat(s.status()).as(String.join(" ", h)).startsWith("4");
+        assertThat(s.header("content-type")).as(String.join(" ", h)).isEqualTo("application/json");
+        assertThat(s.text()).as(String.join(" ", h)).contains("\"error\"");
+        id += 2;
+      }
+      assertThat(logs.errors()).as("a client's malformed request is not the gateway's error").isEmpty();
+    }
+  }
 }
