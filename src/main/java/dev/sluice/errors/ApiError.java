@@ -18,6 +18,12 @@ public record ApiError(int status, String type, String code, String param, Strin
     return new ApiError(400, INVALID_REQUEST, code, param, message);
   }
 
+  /** 404 for a model name that is neither configured, an alias nor a pass-through name. */
+  public static ApiError modelNotFound(String model) {
+    return new ApiError(404, INVALID_REQUEST, "model_not_found", "model",
+        "the model '" + model + "' does not exist or is not served here");
+  }
+
   public ApiError withRetryAfter(long seconds) {
     return new ApiError(status, type, code, param, message, seconds);
   }

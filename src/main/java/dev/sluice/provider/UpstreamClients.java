@@ -43,9 +43,6 @@ public final class UpstreamClients {
           .setKeepAlive(true)
           .setKeepAliveTimeout((int) KEEP_ALIVE.toSeconds())
           .setTcpNoDelay(true)
-          // a provider that compresses although asked for identity is decoded before the gateway
-          // reads it (the request's own Accept-Encoding: identity is kept, see OpenAiCompatible)
-          .setDecompressionSupported(true)
           .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, Math.max(p.timeouts().connect().toMillis(),
               longestConnect.getOrDefault(p.name(), 0L))))
           .setName("sluice-" + p.name());

@@ -53,7 +53,7 @@ public final class UpstreamPool implements HttpClient {
           // before the first request is written, so before any answer can arrive
           return agent.connect(target).andThen(ar -> {
             if (ar.succeeded()) {
-              SkipInterimResponses.install(ar.result());
+              UpstreamResponseGate.install(ar.result());
             }
           });
         }

@@ -192,8 +192,7 @@ final class InboundRequest {
     Deadline deadline = s.deadlines().resolve(arrivalNanos, tier(env.stream()), headerBudget, env.timeoutNanos());
     Optional<ModelGroup> group = s.registry().find(env.model());
     if (group.isEmpty()) {
-      reject(new ApiError(404, ApiError.INVALID_REQUEST, "model_not_found", "model",
-          "the model '" + env.model() + "' does not exist or is not served here"), env, false);
+      reject(ApiError.modelNotFound(env.model()), env, false);
       return;
     }
     Admission.Decision keyed = s.admission().admitKey(ticket, group.get().name(), env.model(), env.maxTokens(),

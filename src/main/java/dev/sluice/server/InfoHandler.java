@@ -1,12 +1,18 @@
 package dev.sluice.server;
 
+import dev.sluice.errors.ApiError;
+import dev.sluice.errors.ErrorResponder;
 import dev.sluice.routing.Deployment;
 import dev.sluice.routing.ModelGroup;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
+import java.util.Map;
 import java.util.Set;
 
 /** Tier-1 routes: health, readiness, version and the model list. Cheap and never upstream. */
@@ -14,7 +20,7 @@ final class InfoHandler {
   private final Services s;
   private final String modelsJson;
   /** Each listed model's own entry, by id, for {@code GET /v1/models/{model}}. */
-  private final java.util.Map<String, String> modelJson = new java.util.HashMap<>();
+  private final Map<String, String> modelJson = new HashMap<>();
 
   InfoHandler(Services s) {
     this.s = s;
@@ -63,7 +69,7 @@ final class InfoHandler {
   void model(HttpServerRequest req, String rawId) {
     String id;
     try {
-      id = java.net.URLDecoder.decode(rawId.replace("+", "%2B"), java.nio.charset.StandardCharsets.UTF_8);
+      id = URLDecoder.decode(rawId.replace("+", "%2B"), StandardCharsets.UTF_8);
     } catch (IllegalArgumentException e) {
       id = rawId;
     }
@@ -75,9 +81,7 @@ final class InfoHandler {
           .put("owned_by", id.substring(0, slash)).encode();
     }
     if (known == null) {
-      dev.sluice.errors.ErrorResponder.send(req.response(), new dev.sluice.errors.ApiError(404,
-          dev.sluice.errors.ApiError.INVALID_REQUEST, "model_not_found", "model",
-          "the model '" + id + "' does not exist or is not served here"));
+      ErrorResponder.send(req.response(), ApiError.modelNotFound(id));
       return;
     }
     json(req, 200, known);
