@@ -100,7 +100,8 @@ public final class LogReport {
         if (type != null && !outcome.equals("success")) {
           x.errorTypes.merge(type, 1L, Long::sum);
         }
-        if (attempts > 1) {
+        // a hedge is the one extra attempt that is not a retry (a request is hedged at most once)
+        if (attempts - (hedged ? 1 : 0) > 1) {
           x.retried++;
           if (outcome.equals("success")) {
             x.retriedSuccess++;

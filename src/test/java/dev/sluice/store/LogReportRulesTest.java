@@ -171,6 +171,21 @@ class LogReportRulesTest {
     assertThat(recs).contains("the queue shed 5.7% of requests");
   }
 
+  /** A hedge is a second attempt but not a retry: hedged requests that failed do not say retries fail. */
+  @Test
+  void aHedgeIsNotCountedAsARetry() throws Exception {
+    for (int i = 0; i < 30; i++) {
+      rows.add(RequestRecord.builder().id("h" + (seq++)).start(BASE + seq).endpoint("chat").model("demo")
+          .provider("p-a").deployment("a").status(504).outcome(Outcome.TIMEOUT).error("deadline_exceeded", "x")
+          .latencyMs(100).attempts(2).hedged(true).build());
+    }
+    add(10, "demo", "a", Outcome.SUCCESS, null, 100, 2); // retried and answered
+    add(60, "demo", "a", Outcome.SUCCESS, null, 100, 1);
+    LogReport r = report();
+    assertThat(recs(r)).doesNotContain("retries rarely help");
+    assertThat(cells(r.render(), "all").get(9)).as("10 of 100 retried").isEqualTo("10.0%");
+  }
+
   @Test
   void smallSamplesStaySilent() throws Exception {
     add(10, "demo", "a", Outcome.UPSTREAM_ERROR, "upstream_status_503", 100, 3);
