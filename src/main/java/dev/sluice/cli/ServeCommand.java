@@ -45,8 +45,18 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--data-dir", description = "where the gateway keeps its data (default: the current directory)")
   Path dataDir;
 
+  @Option(names = "--drain", defaultValue = "20s",
+      description = "on SIGTERM or Ctrl-C, how long the requests in flight may take to finish before they are ended"
+          + " (default: ${DEFAULT-VALUE}); a second signal ends them at once")
+  String drain;
+
   @Override
   public Integer call() throws Exception {
+    java.time.Duration drainPeriod = dev.sluice.config.Durations.parse(drain);
+    if (drainPeriod == null) {
+      throw new CommandLine.ParameterException(spec.commandLine(),
+          "--drain: '" + drain + "' is not a positive duration such as 500ms, 20s or 1m");
+    }
     ConfigLoader loader = ConfigLoader.fromEnvironment();
     ConfigLoader.Result r = config == null ? loader.checkDefault() : loader.check(config);
     for (ConfigProblem p : r.problems()) {
@@ -91,12 +101,43 @@ final class ServeCommand implements Callable<Integer> {
       System.out.println("  pass-through: " + gw.services().registry().passthroughProviders().stream()
           .map(p -> p + "/<model>").collect(Collectors.joining(", ")));
     }
-    CountDownLatch stop = new CountDownLatch(1);
+    // TERM and INT are handled here rather than by the JVM's shutdown, so that a stop can drain,
+    // a second signal can cut the drain short, and a clean stop exits with status 0
+    CountDownLatch stopped = new CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
+    sun.misc.SignalHandler onSignal = sig -> {
+      if (stopping.compareAndSet(false, true)) {
+        System.err.println("sluice: stopping (SIG" + sig.getName() + "): requests in flight have up to " + drain
+            + " to finish; signal again to end them now");
+        new Thread(() -> {
+          try {
+            gw.stop(drainPeriod);
+          } finally {
+            stopped.countDown();
+          }
+        }, "sluice-stop").start();
+      } else {
+        System.err.println("sluice: ending the requests in flight now");
+        gw.hurry();
+      }
+    };
+    for (String name : new String[] {"TERM", "INT"}) {
+      try {
+        sun.misc.Signal.handle(new sun.misc.Signal(name), onSignal);
+      } catch (IllegalArgumentException e) {
+        // the JVM keeps this signal (-Xrs, an agent): it then stops through the hook below, undrained
+        org.slf4j.LoggerFactory.getLogger(ServeCommand.class).warn("SIG{} cannot be handled ({}): a stop on it will not drain",
+            name, e.getMessage());
+      }
+    }
+    // any other way out (SIGHUP, an exit elsewhere) still closes the gateway, without a drain
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      gw.close();
-      stop.countDown();
+      if (stopping.compareAndSet(false, true)) {
+        gw.close();
+        stopped.countDown();
+      }
     }, "sluice-shutdown"));
-    stop.await();
+    stopped.await();
     return 0;
   }
 

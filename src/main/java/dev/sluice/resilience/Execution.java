@@ -62,7 +62,8 @@ public final class Execution implements Attempt.Owner {
       UpstreamClients clients,
       RetryBudget globalBudget,
       RandomGenerator random,
-      Telemetry telemetry) {}
+      Telemetry telemetry,
+      Running running) {}
 
   /** Why a failed request was not retried. */
   enum GiveUp { NOT_RETRYABLE, MAX_ATTEMPTS, NO_CAPACITY, DEADLINE, BUDGET }
@@ -129,6 +130,7 @@ public final class Execution implements Attempt.Owner {
 
   /** Takes over the request (the ledger's request count is already taken by the edge). */
   public void start() {
+    ctx.running().add(this);
     // an HTTP/2 stream also "closes" when its response ends: only a close before that is the client leaving
     resp.closeHandler(v -> {
       if (!resp.ended()) {
@@ -766,6 +768,30 @@ public final class Execution implements Attempt.Owner {
     }
   }
 
+  /**
+   * The gateway is stopping and its drain period is over: the request ends like one whose deadline
+   * fired (a 503 before the commit point, the final error event after it), not with a cut
+   * connection that the log would then blame on the client. Called from any thread.
+   */
+  void gatewayStopping() {
+    loop.runOnContext(v -> {
+      if (ended) {
+        return;
+      }
+      boolean midEvent = committed && active.stream().anyMatch(Attempt::midEvent);
+      cancelAll();
+      ApiError e = new ApiError(503, "shutting_down", committed ? "stream_truncated" : "shutting_down", null,
+          "the gateway is shutting down and its drain period ended before this request did");
+      if (committed) {
+        resp.write((midEvent ? "\n\n" : "") + e.toSseEvent());
+        resp.end();
+        end(Outcome.TRUNCATED, 200, e.type(), e.message());
+      } else {
+        fail(e, Outcome.UNAVAILABLE);
+      }
+    });
+  }
+
   private void clientClosed() {
     if (ended) {
       return;
@@ -824,6 +850,7 @@ public final class Execution implements Attempt.Owner {
     }
     ended = true;
     over = true;
+    ctx.running().remove(this);
     if (queued) {
       queued = false;
       plan.group().queue().remove(waiter);

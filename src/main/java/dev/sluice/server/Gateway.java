@@ -179,7 +179,7 @@ public final class Gateway {
           new RetryBudget(effective.resilience().budget(), System::nanoTime), random,
           new DeadlinePolicy(effective.deadline(), System::nanoTime),
           new EnvelopeReader(effective.server().maxBodyBytes(), effective.server().maxMessages()),
-          Map.copyOf(adapters), metricsOn ? metrics : Telemetry.NONE, admission, obs, keys, version());
+          Map.copyOf(adapters), metricsOn ? metrics : Telemetry.NONE, admission, obs, keys, version(), new dev.sluice.resilience.Running());
       UpstreamConnections connections = new UpstreamConnections();
       registerGauges(metrics, services, connections);
       java.util.function.UnaryOperator<String> labels = modelLabels(registry);
@@ -327,6 +327,47 @@ public final class Gateway {
   /** The event-loop threads the HTTP servers run on, one per configured event loop (for tests). */
   List<Thread> servingThreads() {
     return servers.threads();
+  }
+
+  /**
+   * Stops gracefully: stops accepting connections at once, lets the requests in flight finish for up
+   * to {@code drain} (or until {@link #hurry} is called), then ends those still running as failed
+   * requests end (a 503, or the final error event of a stream) so that their clients and the
+   * request log see why, and closes everything as {@link #close} does, the request log last but
+   * one so that the drained requests' records are written.
+   */
+  public void stop(java.time.Duration drain) {
+    long until = System.nanoTime() + drain.toNanos();
+    // the servers' own limit is a backstop: the requests are ended below before it is reached
+    Future<?> shut = servers.each(v -> v.shutdown(drain.toMillis() + TimeUnit.SECONDS.toMillis(CLOSE_WAIT_SECONDS)));
+    long before = services.ledger().requestsInFlight();
+    if (before > 0) {
+      LOG.info("stopping: no new connections; waiting up to {} for {} request(s) in flight",
+          dev.sluice.config.Durations.format(drain), before);
+    }
+    while (services.ledger().requestsInFlight() > 0 && System.nanoTime() < until && !hurried) {
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    int ended = services.running().endAll();
+    if (ended > 0) {
+      LOG.warn("stopping: {} request(s) still running were ended (drain period over)", ended);
+    }
+    if (!awaitStopped(shut, CLOSE_WAIT_SECONDS, TimeUnit.SECONDS)) {
+      LOG.warn("stopping: connections still open after {} s; closing them", CLOSE_WAIT_SECONDS);
+    }
+    close();
+  }
+
+  private volatile boolean hurried;
+
+  /** Ends {@link #stop}'s drain period now (a second signal). */
+  public void hurry() {
+    hurried = true;
   }
 
   public void close() {

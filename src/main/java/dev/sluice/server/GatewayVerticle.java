@@ -68,6 +68,15 @@ final class GatewayVerticle extends VerticleBase {
     return server.actualPort();
   }
 
+  /**
+   * Stops accepting connections and closes the idle ones; a connection with a request in progress
+   * is closed once its response ends, or after {@code timeoutMillis}.
+   */
+  Future<?> shutdown(long timeoutMillis) {
+    return server == null ? Future.succeededFuture()
+        : server.shutdown(timeoutMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
   @Override
   public Future<?> stop() {
     // a start that failed part-way may have left either unset

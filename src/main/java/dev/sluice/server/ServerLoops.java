@@ -105,6 +105,15 @@ final class ServerLoops<V extends VerticleBase> {
     Future.join(stopped).await();
   }
 
+  /** Runs {@code action} for every verticle on its own loop; the answers are not waited for. */
+  Future<?> each(java.util.function.Function<V, Future<?>> action) {
+    List<Future<?>> all = new ArrayList<>();
+    for (Running<V> r : running) {
+      all.add(onContext(r.context(), () -> action.apply(r.verticle())));
+    }
+    return Future.join(all);
+  }
+
   private interface Action<T> {
     Future<T> run() throws Exception;
   }

@@ -34,4 +34,5 @@ public record Services(
     Admission admission,
     Observability observability,
     KeyService keys,
-    String version) {}
+    String version,
+    dev.sluice.resilience.Running running) {}
