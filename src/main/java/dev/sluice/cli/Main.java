@@ -15,12 +15,42 @@ public final class Main implements Runnable {
 
   public static void main(String[] args) {
     Transports.preferOneShotPoll();
-    int code = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true).execute(args);
+    int code = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true)
+        .setExecutionExceptionHandler(Main::failed)
+        .execute(args);
     // a gateway that stopped on a signal returns here and exits 0; the simulator returns only from
     // its shutdown hook, where an exit would wait for ever
     if (code != 0 || args.length == 0 || !"sim".equals(args[0])) {
       System.exit(code);
     }
+  }
+
+  /**
+   * A command that could not do its work (a port in use, a store that cannot be reached, a data
+   * directory that cannot be made) says why in one line, with the causes' own messages; the stack
+   * trace is for SLUICE_LOG_LEVEL=DEBUG.
+   */
+  static int failed(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {
+    cl.getErr().println("sluice " + cl.getCommandName() + ": " + describe(e));
+    if ("DEBUG".equalsIgnoreCase(System.getenv("SLUICE_LOG_LEVEL")) || "TRACE".equalsIgnoreCase(System.getenv("SLUICE_LOG_LEVEL"))) {
+      e.printStackTrace(cl.getErr());
+    }
+    return 1;
+  }
+
+  /** The messages of {@code e} and its causes, each once (a wrapper often repeats its cause's). */
+  static String describe(Throwable e) {
+    StringBuilder sb = new StringBuilder();
+    for (Throwable t = e; t != null && t != t.getCause(); t = t.getCause()) {
+      String m = t.getMessage() == null || t.getMessage().isBlank() ? t.getClass().getSimpleName()
+          : t instanceof java.nio.file.NoSuchFileException ? "no such file: " + t.getMessage()
+          : t instanceof java.nio.file.AccessDeniedException ? "permission denied: " + t.getMessage()
+          : t.getMessage();
+      if (sb.indexOf(m) < 0) {
+        sb.append(sb.length() == 0 ? "" : ": ").append(m);
+      }
+    }
+    return sb.toString();
   }
 
   @Override

@@ -83,8 +83,23 @@ final class ServeCommand implements Callable<Integer> {
       c = c.withServer(c.server().withTransport(transport));
     }
     Path data = dataDir == null ? Path.of("").toAbsolutePath() : dataDir.toAbsolutePath();
-    Files.createDirectories(data);
-    Gateway gw = Gateway.start(c, new Gateway.Options(data, null));
+    try {
+      Files.createDirectories(data);
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("cannot make the data directory " + data + ": " + e.getMessage(), e);
+    }
+    Gateway gw;
+    try {
+      gw = Gateway.start(c, new Gateway.Options(data, null));
+    } catch (RuntimeException e) {
+      for (Throwable t = e; t != null; t = t.getCause()) {
+        if (t instanceof java.net.BindException || String.valueOf(t.getMessage()).contains("Address already in use")) {
+          throw new IllegalStateException("cannot listen on " + c.server().host() + ":" + c.server().port()
+              + ": address already in use (another process holds the port; choose another with --port)", e);
+        }
+      }
+      throw new IllegalStateException("the gateway did not start: " + Main.describe(e), e);
+    }
     System.out.println("Sluice " + Gateway.version() + " listening on " + gw.baseUrl()
         + "  (OpenAI base URL: " + gw.baseUrl() + "/v1)");
     System.out.println("  config: " + (config == null ? "built-in default" : config.toAbsolutePath())
