@@ -111,6 +111,8 @@ public final class Gateway {
     int loops = config.server().effectiveEventLoops();
     boolean owns = options.vertx() == null;
     Vertx vertx = owns ? newVertx(loops, config.server().transport()) : options.vertx();
+    // what a start that fails part-way must close again: nothing of a failed gateway keeps running
+    List<AutoCloseable> opened = new ArrayList<>();
     try {
       if (config.deadline().skip()) {
         LOG.warn("**************************************************************************");
@@ -126,6 +128,7 @@ public final class Gateway {
               ? SimProfile.builtIn(p.sim().seed())
               : SimProfile.load(Path.of(p.sim().profile()), p.sim().seed());
           Simulator sim = Simulator.start(vertx, profile, "127.0.0.1", 0, 1).await();
+          opened.add(() -> sim.close().await());
           sims.put(p.name(), sim);
           providers.put(p.name(), p.withBaseUrl(URI.create("http://127.0.0.1:" + sim.port() + "/v1")));
         }
@@ -137,7 +140,13 @@ public final class Gateway {
       Metrics metrics = new Metrics();
       boolean metricsOn = effective.server().metrics();
       Database db = effective.store().enabled() ? Database.open(effective.store(), options.dataDir()) : null;
+      if (db != null) {
+        opened.add(db::close);
+      }
       RequestLog log = db == null ? null : new RequestLog(db, effective.store(), System::currentTimeMillis);
+      if (log != null) {
+        opened.add(log::close);
+      }
       Observability obs = new Observability(metrics, recent, db, log, db == null ? null : new RequestLogReader(db));
       List<Recorder> recorders = new ArrayList<>();
       recorders.add(recent);
@@ -214,6 +223,14 @@ public final class Gateway {
       gw.timers = timers;
       return gw;
     } catch (RuntimeException | java.io.IOException e) {
+      // newest first: the request log before the store it writes to
+      for (int i = opened.size() - 1; i >= 0; i--) {
+        try {
+          opened.get(i).close();
+        } catch (Exception suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
       if (owns) {
         vertx.close();
       }
