@@ -63,7 +63,7 @@ public final class Execution implements Attempt.Owner {
       RetryBudget globalBudget,
       RandomGenerator random,
       Telemetry telemetry,
-      Running running) {}
+      Running.Loop running) {}
 
   /** Why a failed request was not retried. */
   enum GiveUp { NOT_RETRYABLE, MAX_ATTEMPTS, NO_CAPACITY, DEADLINE, BUDGET }
@@ -108,6 +108,10 @@ public final class Execution implements Attempt.Owner {
   private long commitNanos = -1;
   private long firstTokenNanos = -1;
   private double overheadMs = -1;
+  /** Links of this loop's list of running executions ({@link Running.Loop}); touched on the loop only. */
+  Execution runPrev;
+  Execution runNext;
+  boolean listed;
 
   public Execution(Context ctx, HttpServerResponse resp, Envelope env, byte[] bytes, Buffer body, Deadline deadline,
       RoutePlan plan, long arrivalNanos, long startEpochMillis, String requestId, Ticket ticket) {
@@ -771,25 +775,23 @@ public final class Execution implements Attempt.Owner {
   /**
    * The gateway is stopping and its drain period is over: the request ends like one whose deadline
    * fired (a 503 before the commit point, the final error event after it), not with a cut
-   * connection that the log would then blame on the client. Called from any thread.
+   * connection that the log would then blame on the client. Called on the request's event loop.
    */
   void gatewayStopping() {
-    loop.runOnContext(v -> {
-      if (ended) {
-        return;
-      }
-      boolean midEvent = committed && active.stream().anyMatch(Attempt::midEvent);
-      cancelAll();
-      ApiError e = new ApiError(503, "shutting_down", committed ? "stream_truncated" : "shutting_down", null,
-          "the gateway is shutting down and its drain period ended before this request did");
-      if (committed) {
-        resp.write((midEvent ? "\n\n" : "") + e.toSseEvent());
-        resp.end();
-        end(Outcome.TRUNCATED, 200, e.type(), e.message());
-      } else {
-        fail(e, Outcome.UNAVAILABLE);
-      }
-    });
+    if (ended) {
+      return;
+    }
+    boolean midEvent = committed && active.stream().anyMatch(Attempt::midEvent);
+    cancelAll();
+    ApiError e = new ApiError(503, "shutting_down", committed ? "stream_truncated" : "shutting_down", null,
+        "the gateway is shutting down and its drain period ended before this request did");
+    if (committed) {
+      resp.write((midEvent ? "\n\n" : "") + e.toSseEvent());
+      resp.end();
+      end(Outcome.TRUNCATED, 200, e.type(), e.message());
+    } else {
+      fail(e, Outcome.UNAVAILABLE);
+    }
   }
 
   private void clientClosed() {

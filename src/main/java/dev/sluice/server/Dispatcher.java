@@ -22,7 +22,7 @@ final class Dispatcher implements Handler<HttpServerRequest> {
   Dispatcher(Services s, UpstreamClients clients, Handler<HttpServerRequest> fallback) {
     this.s = s;
     this.execution = new Execution.Context(s.clock(), s.scheduler(), s.ledger(), s.recorder(), s.adapters(), clients,
-        s.globalBudget(), s.random(), s.telemetry(), s.running());
+        s.globalBudget(), s.random(), s.telemetry(), s.running().forThisLoop());
     this.info = new InfoHandler(s);
     this.fallback = fallback;
   }

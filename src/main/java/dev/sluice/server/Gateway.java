@@ -18,6 +18,7 @@ import dev.sluice.provider.sim.SimProfile;
 import dev.sluice.provider.sim.Simulator;
 import dev.sluice.routing.ModelRegistry;
 import dev.sluice.resilience.RetryBudget;
+import dev.sluice.resilience.Running;
 import dev.sluice.routing.Balancer;
 import dev.sluice.routing.RoutePlanner;
 import dev.sluice.telemetry.Ledger;
@@ -188,7 +189,7 @@ public final class Gateway {
           new RetryBudget(effective.resilience().budget(), System::nanoTime), random,
           new DeadlinePolicy(effective.deadline(), System::nanoTime),
           new EnvelopeReader(effective.server().maxBodyBytes(), effective.server().maxMessages()),
-          Map.copyOf(adapters), metricsOn ? metrics : Telemetry.NONE, admission, obs, keys, version(), new dev.sluice.resilience.Running());
+          Map.copyOf(adapters), metricsOn ? metrics : Telemetry.NONE, admission, obs, keys, version(), new Running());
       UpstreamConnections connections = new UpstreamConnections();
       registerGauges(metrics, services, connections);
       java.util.function.UnaryOperator<String> labels = modelLabels(registry);
@@ -370,7 +371,7 @@ public final class Gateway {
         break;
       }
     }
-    int ended = services.running().endAll();
+    int ended = services.running().endAll(CLOSE_WAIT_SECONDS);
     if (ended > 0) {
       LOG.warn("stopping: {} request(s) still running were ended (drain period over)", ended);
     }

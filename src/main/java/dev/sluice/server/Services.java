@@ -8,6 +8,7 @@ import dev.sluice.envelope.EnvelopeReader;
 import dev.sluice.provider.openai.OpenAiCompatible;
 import dev.sluice.routing.ModelRegistry;
 import dev.sluice.resilience.RetryBudget;
+import dev.sluice.resilience.Running;
 import dev.sluice.routing.RoutePlanner;
 import dev.sluice.telemetry.Ledger;
 import dev.sluice.telemetry.Recorder;
@@ -35,4 +36,4 @@ public record Services(
     Observability observability,
     KeyService keys,
     String version,
-    dev.sluice.resilience.Running running) {}
+    Running running) {}
