@@ -91,6 +91,31 @@ class ConfigPitfallsTest {
     assertThat(errors(r)).as("config check must report the profile serve cannot load").isNotEmpty();
   }
 
+  /** A misspelt key in a simulator profile is an error, not a setting silently left at its default. */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {
+      "models:\n  m: { tokens_per_secnd: 5 }\n",
+      "defaults: { eror_rate: 0.5 }\n",
+      "models:\n  m: { first_token: { median: 5ms, p90: 9ms } }\n",
+      "sed: 3\n"})
+  void aMisspeltSimProfileKeyIsReported(String profile, @TempDir Path dir) throws Exception {
+    Files.writeString(dir.resolve("p.yaml"), profile);
+    Path cfg = dir.resolve("sluice.yaml");
+    Files.writeString(cfg, """
+        providers:
+          sim: { type: sim, profile: p.yaml }
+        models:
+          m:
+            deployments: [{ provider: sim }]
+        """);
+    List<ConfigProblem> errors = errors(new ConfigLoader(Map.of()).check(cfg));
+    assertThat(errors).hasSize(1);
+    assertThat(errors.toString()).contains("unknown key");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() ->
+            dev.sluice.provider.sim.SimProfile.load(dir.resolve("p.yaml"), 1))
+        .hasMessageContaining("unknown key");
+  }
+
   /** The warning for an unset variable inside a list item points at the list, not at the item's key. */
   @Test
   void unsetVariableInAListItemIsLocatedAtItsLine() {

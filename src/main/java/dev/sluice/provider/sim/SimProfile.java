@@ -54,6 +54,15 @@ public record SimProfile(long seed, SimModel defaults, Map<String, SimModel> mod
     if (root == null || !root.isObject()) {
       throw new IOException("simulator profile " + file + " must be a mapping");
     }
+    checkKeys(file, root, "", TOP_KEYS);
+    checkModel(file, root.get("defaults"), "defaults");
+    if (root.has("models") && !root.get("models").isObject()) {
+      throw new IOException("simulator profile " + file + ": models must be a mapping of model name to settings");
+    }
+    for (Iterator<Map.Entry<String, JsonNode>> m = root.path("models").fields(); m.hasNext(); ) {
+      var e = m.next();
+      checkModel(file, e.getValue(), "models." + e.getKey());
+    }
     long seed = seedOverride != Long.MIN_VALUE ? seedOverride : root.path("seed").asLong(1);
     SimModel defaults = root.has("defaults") ? apply(SimModel.FAST, root.get("defaults")) : SimModel.FAST;
     Map<String, SimModel> models = new LinkedHashMap<>();
@@ -67,6 +76,39 @@ public record SimProfile(long seed, SimModel defaults, Map<String, SimModel> mod
       models.putAll(builtIn(seed).models());
     }
     return new SimProfile(seed, defaults, models);
+  }
+
+  private static final List<String> TOP_KEYS = List.of("seed", "defaults", "models");
+  /** Every key a model's settings may have (see {@link #apply}). */
+  private static final List<String> MODEL_KEYS = List.of("first_token", "header_delay", "tokens_per_second",
+      "output_tokens", "min_output_tokens", "max_output_tokens", "error_rate", "error_statuses", "rate_limit_rate",
+      "retry_after", "requests_per_minute", "hang_before_headers", "hang_mid_stream", "reset_mid_stream",
+      "slow_stream", "slow_factor", "embedding_dims", "timestamps", "stream_error", "capacity");
+  private static final List<String> FIRST_TOKEN_KEYS = List.of("median", "p99", "tail_probability",
+      "tail_multiplier");
+
+  /** A misspelt key would otherwise leave its setting at the default without a word. */
+  private static void checkModel(Path file, JsonNode n, String where) throws IOException {
+    if (n == null || n.isNull()) {
+      return;
+    }
+    if (!n.isObject()) {
+      throw new IOException("simulator profile " + file + ": " + where + " must be a mapping of settings");
+    }
+    checkKeys(file, n, where + ".", MODEL_KEYS);
+    if (n.path("first_token").isObject()) {
+      checkKeys(file, n.get("first_token"), where + ".first_token.", FIRST_TOKEN_KEYS);
+    }
+  }
+
+  private static void checkKeys(Path file, JsonNode n, String prefix, List<String> known) throws IOException {
+    for (Iterator<String> k = n.fieldNames(); k.hasNext(); ) {
+      String key = k.next();
+      if (!known.contains(key)) {
+        throw new IOException("simulator profile " + file + ": unknown key '" + prefix + key + "' (known: "
+            + String.join(", ", known) + ")");
+      }
+    }
   }
 
   /** Overrides a model's behaviour with the keys present in {@code n} (profile entry or request's {@code sim}). */
