@@ -51,7 +51,7 @@ import java.util.random.RandomGenerator;
  *
  * <p>Lives on the event loop of the client's connection; not thread-safe.
  */
-public final class Execution implements Attempt.Owner {
+public final class Execution extends Running.Member implements Attempt.Owner {
   /** What an execution needs from the gateway around it. */
   public record Context(
       LongSupplier clock,
@@ -108,10 +108,6 @@ public final class Execution implements Attempt.Owner {
   private long commitNanos = -1;
   private long firstTokenNanos = -1;
   private double overheadMs = -1;
-  /** Links of this loop's list of running executions ({@link Running.Loop}); touched on the loop only. */
-  Execution runPrev;
-  Execution runNext;
-  boolean listed;
 
   public Execution(Context ctx, HttpServerResponse resp, Envelope env, byte[] bytes, Buffer body, Deadline deadline,
       RoutePlan plan, long arrivalNanos, long startEpochMillis, String requestId, Ticket ticket) {
@@ -777,7 +773,8 @@ public final class Execution implements Attempt.Owner {
    * fired (a 503 before the commit point, the final error event after it), not with a cut
    * connection that the log would then blame on the client. Called on the request's event loop.
    */
-  void gatewayStopping() {
+  @Override
+  protected void gatewayStopping() {
     if (ended) {
       return;
     }

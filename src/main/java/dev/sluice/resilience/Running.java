@@ -9,8 +9,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The executions running now, on every event loop, so that a gateway that stops after its drain
- * period can end each one as the design says a failed request ends (a status before the commit
+ * The executions running now, and the requests whose bodies are still being read, on every event
+ * loop, so that a gateway that stops after its drain period can end each one as the design says a failed request ends (a status before the commit
  * point, the final error event after it) instead of cutting its connection.
  *
  * <p>Each event loop keeps its own list ({@link Loop}), touched only from that loop: linking an
@@ -53,17 +53,35 @@ public final class Running {
     return n;
   }
 
-  /** One event loop's running executions: an intrusive doubly linked list through the executions. */
+  /**
+   * What a loop's list holds: an execution, or a request still at the gateway's edge (its body
+   * being read), which a stop must end too rather than leave for the servers to cut. The links
+   * live in the member itself, so linking in and out allocates nothing.
+   */
+  public abstract static class Member {
+    Member runPrev;
+    Member runNext;
+    boolean listed;
+
+    /**
+     * On the member's event loop: the drain period is over and the member is still running; it ends
+     * as a failed request ends, so that its client and the request log see why.
+     */
+    protected abstract void gatewayStopping();
+  }
+
+  /** One event loop's running executions: an intrusive doubly linked list through the members. */
   public static final class Loop {
     private final Context context;
-    private Execution head;
+    private Member head;
     private int size;
 
     Loop(Context context) {
       this.context = context;
     }
 
-    void add(Execution e) {
+    /** Links {@code e} in; on this loop only. */
+    public void add(Member e) {
       if (e.listed) {
         return;
       }
@@ -77,7 +95,8 @@ public final class Running {
       size++;
     }
 
-    void remove(Execution e) {
+    /** Unlinks {@code e}, if linked; on this loop only. */
+    public void remove(Member e) {
       if (!e.listed) {
         return;
       }
@@ -97,11 +116,11 @@ public final class Running {
 
     /** On this loop: ends each execution in the list (ending one unlinks it). */
     private int endAll() {
-      List<Execution> all = new ArrayList<>(size);
-      for (Execution e = head; e != null; e = e.runNext) {
+      List<Member> all = new ArrayList<>(size);
+      for (Member e = head; e != null; e = e.runNext) {
         all.add(e);
       }
-      all.forEach(Execution::gatewayStopping);
+      all.forEach(Member::gatewayStopping);
       return all.size();
     }
   }

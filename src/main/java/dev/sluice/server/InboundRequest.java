@@ -29,7 +29,7 @@ import java.util.Optional;
  * model and its route plan, then hands the request to an {@link Execution}. Anything wrong here is
  * answered at once, in OpenAI's error shape, without reaching a provider.
  */
-final class InboundRequest {
+final class InboundRequest extends dev.sluice.resilience.Running.Member {
   private final Services s;
   private final Execution.Context execution;
   private final HttpServerRequest req;
@@ -58,6 +58,8 @@ final class InboundRequest {
 
   void start() {
     s.ledger().requestOpened();
+    // until it is answered here or handed to its execution, a stop must be able to end it
+    execution.running().add(this);
     resp.putHeader(SluiceHeaders.REQUEST_ID, requestId);
     if (req.remoteAddress() == null) {
       // a TCP peer whose address can no longer be read is gone: on io_uring a client that resets
@@ -214,6 +216,7 @@ final class InboundRequest {
     RoutePlan plan = s.planner().plan(group.get(), g -> (key == null || key.allows(g.name()))
         && (g.maxTokens() <= 0 || env.maxTokens() <= g.maxTokens()));
     done = true;
+    execution.running().remove(this);
     resp.closeHandler(null);
     if (env.stream() && req.version() == io.vertx.core.http.HttpVersion.HTTP_1_0) {
       // HTTP/1.0 has no chunked coding: a stream's end is the connection's close, even when the
@@ -238,6 +241,22 @@ final class InboundRequest {
   }
 
   private void reject(ApiError e, Envelope env, boolean closeConnection) {
+    reject(e, env, closeConnection, Outcome.REJECTED);
+  }
+
+  /**
+   * The gateway is stopping and its drain period ended while this request's body was still being
+   * read: answered 503 like a running request, and recorded as the gateway's doing, not as a client
+   * that left when the servers cut its connection.
+   */
+  @Override
+  protected void gatewayStopping() {
+    reject(new ApiError(503, "shutting_down", "shutting_down", null,
+        "the gateway is shutting down and its drain period ended before this request's body arrived"),
+        null, true, Outcome.UNAVAILABLE);
+  }
+
+  private void reject(ApiError e, Envelope env, boolean closeConnection, Outcome outcome) {
     if (done) {
       return;
     }
@@ -248,7 +267,7 @@ final class InboundRequest {
       resp.putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
     }
     var written = ErrorResponder.send(resp, e);
-    finish(Outcome.REJECTED, e.status(), env, e.type(), e.message());
+    finish(outcome, e.status(), env, e.type(), e.message());
     if (close) {
       written.onComplete(v -> req.connection().close());
     } else if (closeConnection) {
@@ -276,6 +295,7 @@ final class InboundRequest {
       return;
     }
     done = true;
+    execution.running().remove(this);
     if (ticket != null) {
       ticket.release(-1);
     }

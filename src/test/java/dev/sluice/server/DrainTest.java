@@ -1,0 +1,58 @@
+package dev.sluice.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.sluice.telemetry.Outcome;
+import dev.sluice.telemetry.RequestRecord;
+import dev.sluice.testing.TestGateway;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** {@link Gateway#stop}: what a request still at the gateway's edge gets when the drain period ends. */
+class DrainTest {
+
+  @Test
+  void aRequestStillSendingItsBodyWhenTheDrainEndsGetsA503NotACutBlamedOnTheClient() throws Exception {
+    TestGateway gw = TestGateway.start(TestGateway.SIMPLE);
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", gw.gateway().port()), 5_000);
+      s.setSoTimeout(60_000);
+      String body = TestGateway.chat("");
+      // the headers and half the body: a large prompt on a slow link
+      String head = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+          + "Content-Length: " + body.length() + "\r\n\r\n";
+      s.getOutputStream().write((head + body.substring(0, body.length() / 2)).getBytes(StandardCharsets.UTF_8));
+      s.getOutputStream().flush();
+      await().atMost(Duration.ofSeconds(10)).until(() -> gw.ledger().requestsInFlight() == 1);
+
+      long t0 = System.nanoTime();
+      CompletableFuture<Void> stopped = CompletableFuture.runAsync(() -> gw.gateway().stop(Duration.ofMillis(300)));
+
+      StringBuilder got = new StringBuilder();
+      InputStream in = s.getInputStream();
+      byte[] buf = new byte[4096];
+      try {
+        for (int n; (n = in.read(buf)) > 0; ) {
+          got.append(new String(buf, 0, n, StandardCharsets.UTF_8));
+        }
+      } catch (java.io.IOException e) {
+        got.append("<").append(e).append(">");
+      }
+      stopped.get(60, TimeUnit.SECONDS);
+      double stopSeconds = (System.nanoTime() - t0) / 1e9;
+
+      RequestRecord r = gw.gateway().recent().latest(1).get(0);
+      assertThat(got.toString()).as("what the client received (stop took %.1f s; recorded %s %s)", stopSeconds,
+          r.status(), r.outcome()).startsWith("HTTP/1.1 503").contains("shutting_down");
+      assertThat(r.outcome()).as("the gateway ended it, the client did not leave").isNotEqualTo(Outcome.CLIENT_CLOSED);
+      assertThat(stopSeconds).as("the stop does not wait 10 s past its drain for it").isLessThan(5);
+    }
+  }
+}
