@@ -375,6 +375,9 @@ public final class Gateway {
     if (ended > 0) {
       LOG.warn("stopping: {} request(s) still running were ended (drain period over)", ended);
     }
+    // a dashboard's WebSocket is a connection the servers' shutdown would wait on to its limit: it
+    // watched the drain, and is closed now so that the stop ends when the requests have
+    live.stop();
     if (!awaitStopped(shut, CLOSE_WAIT_SECONDS, TimeUnit.SECONDS)) {
       LOG.warn("stopping: connections still open after {} s; closing them", CLOSE_WAIT_SECONDS);
     }

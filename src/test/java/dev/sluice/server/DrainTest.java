@@ -55,4 +55,27 @@ class DrainTest {
       assertThat(stopSeconds).as("the stop does not wait 10 s past its drain for it").isLessThan(5);
     }
   }
+
+  @Test
+  void anOpenDashboardDoesNotHoldTheStopPastItsDrain() throws Exception {
+    TestGateway gw = TestGateway.start(TestGateway.SIMPLE);
+    String ws = gw.baseUrl().replace("http://", "ws://") + "/admin/live";
+    CompletableFuture<Integer> closed = new CompletableFuture<>();
+    java.net.http.HttpClient.newHttpClient().newWebSocketBuilder()
+        .buildAsync(java.net.URI.create(ws), new java.net.http.WebSocket.Listener() {
+          @Override
+          public java.util.concurrent.CompletionStage<?> onClose(java.net.http.WebSocket w, int code, String reason) {
+            closed.complete(code);
+            return null;
+          }
+        }).get(10, TimeUnit.SECONDS);
+
+    long t0 = System.nanoTime();
+    gw.gateway().stop(Duration.ofSeconds(1)); // nothing in flight: nothing to wait for
+    double stopSeconds = (System.nanoTime() - t0) / 1e9;
+
+    assertThat(closed.get(10, TimeUnit.SECONDS)).as("the dashboard was told the gateway went away").isNotNull();
+    assertThat(stopSeconds).as("a dashboard left open does not add %d s to every stop", Gateway.CLOSE_WAIT_SECONDS)
+        .isLessThan(5);
+  }
 }
