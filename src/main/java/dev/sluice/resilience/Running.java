@@ -10,8 +10,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The executions running now, and the requests whose bodies are still being read, on every event
- * loop, so that a gateway that stops after its drain period can end each one as the design says a failed request ends (a status before the commit
- * point, the final error event after it) instead of cutting its connection.
+ * loop, so that a gateway that stops after its drain period can end each one as the design says a
+ * failed request ends (a status before the commit point, the final error event after it) instead of
+ * cutting its connection.
  *
  * <p>Each event loop keeps its own list ({@link Loop}), touched only from that loop: linking an
  * execution in and out costs a few field writes per request, with no lock, no allocation and no

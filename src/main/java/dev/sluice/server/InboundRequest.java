@@ -12,6 +12,7 @@ import dev.sluice.errors.ApiError;
 import dev.sluice.errors.ErrorResponder;
 import dev.sluice.errors.SluiceHeaders;
 import dev.sluice.resilience.Execution;
+import dev.sluice.resilience.Running;
 import dev.sluice.routing.ModelGroup;
 import dev.sluice.routing.RoutePlan;
 import dev.sluice.telemetry.Outcome;
@@ -29,7 +30,7 @@ import java.util.Optional;
  * model and its route plan, then hands the request to an {@link Execution}. Anything wrong here is
  * answered at once, in OpenAI's error shape, without reaching a provider.
  */
-final class InboundRequest extends dev.sluice.resilience.Running.Member {
+final class InboundRequest extends Running.Member {
   private final Services s;
   private final Execution.Context execution;
   private final HttpServerRequest req;
