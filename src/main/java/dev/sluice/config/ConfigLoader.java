@@ -60,8 +60,13 @@ public final class ConfigLoader {
     try {
       text = Files.readString(file, StandardCharsets.UTF_8);
     } catch (IOException e) {
+      // the JDK's messages for the common cases are only the path again
+      String why = e instanceof java.nio.file.NoSuchFileException ? "no such file"
+          : e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+          : e instanceof java.nio.charset.CharacterCodingException ? "not UTF-8 text"
+          : e.getMessage();
       return new Result(null, List.of(new ConfigProblem(ConfigProblem.Severity.ERROR, "", 0,
-          "cannot read " + file + ": " + e.getMessage())));
+          "cannot read " + file + ": " + why)));
     }
     Path dir = file.toAbsolutePath().getParent();
     return check(text, file.toString(), dir == null ? Path.of(".") : dir, false);

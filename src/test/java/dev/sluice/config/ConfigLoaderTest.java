@@ -894,7 +894,7 @@ class ConfigLoaderTest {
   void configCheckReportsAFileThatCannotBeRead(@TempDir Path dir) {
     Run run = configCheck(dir.resolve("absent.yaml").toString());
     assertThat(run.code()).isEqualTo(1);
-    assertThat(run.out()).contains("cannot read");
+    assertThat(run.out()).contains("cannot read").contains("absent.yaml: no such file");
   }
 
   @Test
