@@ -2,22 +2,30 @@ package dev.sluice.cli;
 
 import dev.sluice.config.ConfigLoader;
 import dev.sluice.config.ConfigProblem;
+import dev.sluice.config.Durations;
 import dev.sluice.config.ServerConfig;
 import dev.sluice.config.SluiceConfig;
 import dev.sluice.routing.Deployment;
 import dev.sluice.routing.ModelGroup;
 import dev.sluice.server.Gateway;
 import dev.sluice.server.Transports;
+import java.io.IOException;
+import java.net.BindException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 /** {@code sluice serve}: runs the gateway until interrupted. */
 @Command(name = "serve", mixinStandardHelpOptions = true,
@@ -52,7 +60,7 @@ final class ServeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    java.time.Duration drainPeriod = dev.sluice.config.Durations.parse(drain);
+    Duration drainPeriod = Durations.parse(drain);
     if (drainPeriod == null) {
       throw new CommandLine.ParameterException(spec.commandLine(),
           "--drain: '" + drain + "' is not a positive duration such as 500ms, 20s or 1m");
@@ -85,7 +93,7 @@ final class ServeCommand implements Callable<Integer> {
     Path data = dataDir == null ? Path.of("").toAbsolutePath() : dataDir.toAbsolutePath();
     try {
       Files.createDirectories(data);
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       throw new IllegalStateException("cannot make the data directory " + data + ": " + e.getMessage(), e);
     }
     Gateway gw;
@@ -93,7 +101,7 @@ final class ServeCommand implements Callable<Integer> {
       gw = Gateway.start(c, new Gateway.Options(data, null));
     } catch (RuntimeException e) {
       for (Throwable t = e; t != null; t = t.getCause()) {
-        if (t instanceof java.net.BindException || String.valueOf(t.getMessage()).contains("Address already in use")) {
+        if (t instanceof BindException || String.valueOf(t.getMessage()).contains("Address already in use")) {
           throw new IllegalStateException("cannot listen on " + c.server().host() + ":" + c.server().port()
               + ": address already in use (another process holds the port; choose another with --port)", e);
         }
@@ -119,8 +127,8 @@ final class ServeCommand implements Callable<Integer> {
     // TERM and INT are handled here rather than by the JVM's shutdown, so that a stop can drain,
     // a second signal can cut the drain short, and a clean stop exits with status 0
     CountDownLatch stopped = new CountDownLatch(1);
-    java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
-    sun.misc.SignalHandler onSignal = sig -> {
+    AtomicBoolean stopping = new AtomicBoolean();
+    SignalHandler onSignal = sig -> {
       if (stopping.compareAndSet(false, true)) {
         System.err.println("sluice: stopping (SIG" + sig.getName() + "): requests in flight have up to " + drain
             + " to finish; signal again to end them now");
@@ -138,10 +146,10 @@ final class ServeCommand implements Callable<Integer> {
     };
     for (String name : new String[] {"TERM", "INT"}) {
       try {
-        sun.misc.Signal.handle(new sun.misc.Signal(name), onSignal);
+        Signal.handle(new Signal(name), onSignal);
       } catch (IllegalArgumentException e) {
         // the JVM keeps this signal (-Xrs, an agent): it then stops through the hook below, undrained
-        org.slf4j.LoggerFactory.getLogger(ServeCommand.class).warn("SIG{} cannot be handled ({}): a stop on it will not drain",
+        LoggerFactory.getLogger(ServeCommand.class).warn("SIG{} cannot be handled ({}): a stop on it will not drain",
             name, e.getMessage());
       }
     }

@@ -3,6 +3,7 @@ package dev.sluice.server;
 import dev.sluice.admission.Admission;
 import dev.sluice.admission.KeyRing;
 import dev.sluice.admission.MemoryGuard;
+import dev.sluice.config.Durations;
 import dev.sluice.config.ProviderConfig;
 import dev.sluice.store.KeyStore;
 import io.github.bucket4j.TimeMeter;
@@ -37,6 +38,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import java.net.URI;
+import java.time.Duration;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -354,14 +356,14 @@ public final class Gateway {
    * request log see why, and closes everything as {@link #close} does, the request log last but
    * one so that the drained requests' records are written.
    */
-  public void stop(java.time.Duration drain) {
+  public void stop(Duration drain) {
     long until = System.nanoTime() + drain.toNanos();
     // the servers' own limit is a backstop: the requests are ended below before it is reached
     Future<?> shut = servers.each(v -> v.shutdown(drain.toMillis() + TimeUnit.SECONDS.toMillis(CLOSE_WAIT_SECONDS)));
     long before = services.ledger().requestsInFlight();
     if (before > 0) {
       LOG.info("stopping: no new connections; waiting up to {} for {} request(s) in flight",
-          dev.sluice.config.Durations.format(drain), before);
+          Durations.format(drain), before);
     }
     while (services.ledger().requestsInFlight() > 0 && System.nanoTime() < until && !hurried) {
       try {
