@@ -270,9 +270,7 @@ public final class Execution extends Running.Member implements Attempt.Owner {
     d.health().budget().onRequest();
     hops.add(d.id());
     OpenAiCompatible adapter = ctx.adapters().get(d.provider().name());
-    int ceiling = tokenCeiling(d);
-    Buffer upstreamBody = BodyRewriter.forUpstream(body, bytes, env, d.upstreamModel(),
-        ceiling > 0 ? adapter.tokenLimitField(env.endpoint()) : null, ceiling);
+    Buffer upstreamBody = upstreamBody(d, adapter);
     long remaining = deadline.remainingNanos();
     Timeouts t = AdaptiveGuard.apply(d.timeouts(), d.health().latency(env.stream()), env.stream(), policy.adaptive());
     // Vert.x's own connect timeout is only a backstop, set just behind the gateway's timers (the
@@ -284,6 +282,16 @@ public final class Execution extends Running.Member implements Attempt.Owner {
     active.add(a);
     armHedge(d);
     a.start();
+  }
+
+  /**
+   * The body an attempt on {@code d} sends: the model renamed, the gateway's own fields removed, the
+   * token ceiling added. (Its own method keeps {@link #launch} small enough for the JIT to inline.)
+   */
+  private Buffer upstreamBody(Deployment d, OpenAiCompatible adapter) {
+    int ceiling = tokenCeiling(d);
+    return BodyRewriter.forUpstream(body, bytes, env, d.upstreamModel(),
+        ceiling > 0 ? adapter.tokenLimitField(env.endpoint()) : null, ceiling);
   }
 
   /**
