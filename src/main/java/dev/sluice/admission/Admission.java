@@ -117,6 +117,17 @@ public final class Admission {
     return admitKey(t, model, model, maxTokens, modelMaxTokens, estimatedTokens);
   }
 
+  /**
+   * The largest {@code max_tokens} a request may have: the lower of its model's ceiling and its
+   * key's (either may be absent, as -1 or {@code null}), or -1 when neither has one.
+   */
+  public static int tokenCeiling(int modelMaxTokens, ApiKey key) {
+    if (key == null || key.maxTokens() <= 0) {
+      return modelMaxTokens;
+    }
+    return modelMaxTokens > 0 ? Math.min(modelMaxTokens, key.maxTokens()) : key.maxTokens();
+  }
+
   /** The same, {@code requested} being the name the client used (an alias of {@code model}, maybe). */
   public Decision admitKey(Ticket t, String model, String requested, int maxTokens, int modelMaxTokens,
       long estimatedTokens) {
@@ -127,10 +138,7 @@ public final class Admission {
       return Decision.refuse(new ApiError(403, "permission_error", "model_not_allowed", "model",
           "this API key may not use the model '" + model + "'"), null);
     }
-    int ceiling = modelMaxTokens;
-    if (k != null && k.maxTokens() > 0) {
-      ceiling = ceiling > 0 ? Math.min(ceiling, k.maxTokens()) : k.maxTokens();
-    }
+    int ceiling = tokenCeiling(modelMaxTokens, k);
     if (ceiling > 0 && maxTokens > ceiling) {
       return Decision.refuse(ApiError.invalid("max_tokens_too_large", "max_tokens",
           "max_tokens " + maxTokens + " is above the " + ceiling + " allowed here"), null);

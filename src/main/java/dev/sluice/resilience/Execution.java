@@ -6,8 +6,8 @@ import dev.sluice.config.Timeouts;
 import dev.sluice.deadline.Deadline;
 import dev.sluice.deadline.Guard;
 import dev.sluice.deadline.Scheduler;
+import dev.sluice.admission.Admission;
 import dev.sluice.admission.AdmissionQueue;
-import dev.sluice.admission.ApiKey;
 import dev.sluice.admission.Priority;
 import dev.sluice.admission.Ticket;
 import dev.sluice.envelope.BodyRewriter;
@@ -304,12 +304,7 @@ public final class Execution extends Running.Member implements Attempt.Owner {
     if (env.endpoint() == Endpoint.EMBEDDINGS) {
       return -1;
     }
-    int ceiling = d.maxTokens();
-    ApiKey key = ticket.apiKey();
-    if (key != null && key.maxTokens() > 0) {
-      ceiling = ceiling > 0 ? Math.min(ceiling, key.maxTokens()) : key.maxTokens();
-    }
-    return ceiling;
+    return Admission.tokenCeiling(d.maxTokens(), ticket.apiKey());
   }
 
   private void armHedge(Deployment d) {
