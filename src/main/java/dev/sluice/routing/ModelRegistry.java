@@ -73,16 +73,12 @@ public final class ModelRegistry {
     if (g != null) {
       return Optional.of(g);
     }
-    int slash = model.indexOf('/');
-    if (slash <= 0 || slash == model.length() - 1) {
-      return Optional.empty();
-    }
-    ProviderConfig p = passthrough.get(model.substring(0, slash));
+    ProviderConfig p = passthroughProvider(model);
     if (p == null) {
       return Optional.empty();
     }
     return Optional.of(passthroughGroups.get(model, k -> {
-      String upstream = k.substring(slash + 1);
+      String upstream = k.substring(p.name().length() + 1);
       DeploymentConfig d = new DeploymentConfig(k, p.name(), upstream, 1, p.timeouts(), -1);
       return group(k, List.of(new Deployment(d, p, new DeploymentHealth(k, defaults, clock, listener),
           new ConcurrencyLimiter(admission.limit(), -1), -1)), List.of(), defaults, -1);
@@ -104,6 +100,18 @@ public final class ModelRegistry {
   /** Configured models with at least one enabled deployment, in configuration order. */
   public Collection<ModelGroup> groups() {
     return groups;
+  }
+
+  /**
+   * The pass-through provider a {@code provider/model} name addresses, or {@code null} when the name
+   * has no such form or its provider does not allow pass-through.
+   */
+  public ProviderConfig passthroughProvider(String model) {
+    int slash = model.indexOf('/');
+    if (slash <= 0 || slash == model.length() - 1) {
+      return null;
+    }
+    return passthrough.get(model.substring(0, slash));
   }
 
   public Collection<String> passthroughProviders() {

@@ -1,5 +1,6 @@
 package dev.sluice.server;
 
+import dev.sluice.config.ProviderConfig;
 import dev.sluice.errors.ApiError;
 import dev.sluice.errors.ErrorResponder;
 import dev.sluice.routing.Deployment;
@@ -74,11 +75,10 @@ final class InfoHandler {
       id = rawId;
     }
     String known = modelJson.get(id);
-    int slash = id.indexOf('/');
-    if (known == null && slash > 0 && slash < id.length() - 1
-        && s.registry().passthroughProviders().contains(id.substring(0, slash))) {
+    ProviderConfig owner = known == null ? s.registry().passthroughProvider(id) : null;
+    if (owner != null) {
       known = new JsonObject().put("id", id).put("object", "model").put("created", 0)
-          .put("owned_by", id.substring(0, slash)).encode();
+          .put("owned_by", owner.name()).encode();
     }
     if (known == null) {
       ErrorResponder.send(req.response(), ApiError.modelNotFound(id));
