@@ -6,6 +6,7 @@ import dev.sluice.deadline.BudgetParser;
 import dev.sluice.deadline.Deadline;
 import dev.sluice.deadline.Guard;
 import dev.sluice.deadline.Scheduler;
+import dev.sluice.envelope.ContentCoding;
 import dev.sluice.errors.SluiceHeaders;
 import dev.sluice.provider.UpstreamRequest;
 import dev.sluice.routing.Deployment;
@@ -176,11 +177,11 @@ public final class Attempt implements AttemptGuards.Listener {
       fail(Failure.protocol("the provider sent an interim " + status + " response as its answer"));
       return;
     }
-    String coding = headers.get(HttpHeaders.CONTENT_ENCODING);
-    if (coding != null && !coding.isBlank() && !coding.trim().equalsIgnoreCase("identity")) {
+    String coding = ContentCoding.of(headers.get(HttpHeaders.CONTENT_ENCODING));
+    if (coding != null) {
       // asked for identity, and gzip or deflate are decoded on arrival: what is left cannot be read
       // for a first token, usage or an error, nor relayed as the JSON or events it claims to be
-      fail(Failure.protocol("the provider answered in content coding '" + coding.trim()
+      fail(Failure.protocol("the provider answered in content coding '" + coding
           + "', which the gateway cannot decode"));
       return;
     }

@@ -6,6 +6,7 @@ import dev.sluice.admission.Ticket;
 import dev.sluice.deadline.BudgetParser;
 import dev.sluice.deadline.Deadline;
 import dev.sluice.deadline.DeadlinePolicy;
+import dev.sluice.envelope.ContentCoding;
 import dev.sluice.envelope.Endpoint;
 import dev.sluice.envelope.Envelope;
 import dev.sluice.errors.ApiError;
@@ -87,13 +88,13 @@ final class InboundRequest extends Running.Member {
           "Content-Type must be application/json, found " + (type == null ? "none" : "'" + type + "'")), false);
       return;
     }
-    String coding = req.getHeader(HttpHeaders.CONTENT_ENCODING);
-    if (coding != null && !coding.isBlank() && !coding.trim().equalsIgnoreCase("identity")) {
+    String coding = ContentCoding.of(req.getHeader(HttpHeaders.CONTENT_ENCODING));
+    if (coding != null) {
       // the body is read as JSON bytes and forwarded as they are: a compressed one would be refused
       // as invalid UTF-8 or JSON, which sends its author looking in the wrong place (RFC 9110 15.5.16)
       resp.putHeader(HttpHeaders.ACCEPT_ENCODING, "identity");
       reject(new ApiError(415, ApiError.INVALID_REQUEST, "unsupported_content_encoding", null,
-          "Content-Encoding '" + coding.trim() + "' is not supported; send the request body uncompressed"), true);
+          "Content-Encoding '" + coding + "' is not supported; send the request body uncompressed"), true);
       return;
     }
     long max = s.config().server().maxBodyBytes();
