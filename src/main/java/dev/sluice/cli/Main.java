@@ -1,5 +1,6 @@
 package dev.sluice.cli;
 
+import dev.sluice.config.FileErrors;
 import dev.sluice.server.Gateway;
 import dev.sluice.server.Transports;
 import picocli.CommandLine;
@@ -43,8 +44,7 @@ public final class Main implements Runnable {
     StringBuilder sb = new StringBuilder();
     for (Throwable t = e; t != null && t != t.getCause(); t = t.getCause()) {
       String m = t.getMessage() == null || t.getMessage().isBlank() ? t.getClass().getSimpleName()
-          : t instanceof java.nio.file.NoSuchFileException ? "no such file: " + t.getMessage()
-          : t instanceof java.nio.file.AccessDeniedException ? "permission denied: " + t.getMessage()
+          : FileErrors.reason(t) != null ? FileErrors.reason(t) + ": " + t.getMessage()
           : t.getMessage();
       if (sb.indexOf(m) < 0) {
         sb.append(sb.length() == 0 ? "" : ": ").append(m);

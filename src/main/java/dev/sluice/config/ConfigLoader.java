@@ -61,10 +61,8 @@ public final class ConfigLoader {
       text = Files.readString(file, StandardCharsets.UTF_8);
     } catch (IOException e) {
       // the JDK's messages for the common cases are only the path again
-      String why = e instanceof java.nio.file.NoSuchFileException ? "no such file"
-          : e instanceof java.nio.file.AccessDeniedException ? "permission denied"
-          : e instanceof java.nio.charset.CharacterCodingException ? "not UTF-8 text"
-          : e.getMessage();
+      String why = e instanceof java.nio.charset.CharacterCodingException ? "not UTF-8 text"
+          : FileErrors.reason(e) != null ? FileErrors.reason(e) : e.getMessage();
       return new Result(null, List.of(new ConfigProblem(ConfigProblem.Severity.ERROR, "", 0,
           "cannot read " + file + ": " + why)));
     }
