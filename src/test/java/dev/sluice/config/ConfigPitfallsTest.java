@@ -67,10 +67,9 @@ class ConfigPitfallsTest {
     }
   }
 
-  /** config check says OK for a simulator profile that serve cannot load. */
-  @Test
-  void brokenSimProfileIsReportedByCheck(@TempDir Path dir) throws Exception {
-    Files.writeString(dir.resolve("p.yaml"), "models: [unclosed\n");
+  /** {@code config check} of a gateway whose simulator provider uses {@code profile} (as p.yaml in {@code dir}). */
+  private static ConfigLoader.Result checkWithProfile(Path dir, String profile) throws Exception {
+    Files.writeString(dir.resolve("p.yaml"), profile);
     Path cfg = dir.resolve("sluice.yaml");
     Files.writeString(cfg, """
         providers:
@@ -79,7 +78,13 @@ class ConfigPitfallsTest {
           m:
             deployments: [{ provider: sim }]
         """);
-    ConfigLoader.Result r = new ConfigLoader(Map.of()).check(cfg);
+    return new ConfigLoader(Map.of()).check(cfg);
+  }
+
+  /** config check says OK for a simulator profile that serve cannot load. */
+  @Test
+  void brokenSimProfileIsReportedByCheck(@TempDir Path dir) throws Exception {
+    ConfigLoader.Result r = checkWithProfile(dir, "models: [unclosed\n");
     boolean loads;
     try {
       dev.sluice.provider.sim.SimProfile.load(dir.resolve("p.yaml"), 1);
@@ -99,16 +104,7 @@ class ConfigPitfallsTest {
       "models:\n  m: { first_token: { median: 5ms, p90: 9ms } }\n",
       "sed: 3\n"})
   void aMisspeltSimProfileKeyIsReported(String profile, @TempDir Path dir) throws Exception {
-    Files.writeString(dir.resolve("p.yaml"), profile);
-    Path cfg = dir.resolve("sluice.yaml");
-    Files.writeString(cfg, """
-        providers:
-          sim: { type: sim, profile: p.yaml }
-        models:
-          m:
-            deployments: [{ provider: sim }]
-        """);
-    List<ConfigProblem> errors = errors(new ConfigLoader(Map.of()).check(cfg));
+    List<ConfigProblem> errors = errors(checkWithProfile(dir, profile));
     assertThat(errors).hasSize(1);
     assertThat(errors.toString()).contains("unknown key");
     org.assertj.core.api.Assertions.assertThatThrownBy(() ->

@@ -2,6 +2,7 @@ package dev.sluice.provider;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.sluice.testing.GzipUpstream;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
@@ -67,14 +68,6 @@ class UpstreamResponseGateTest {
     assertThat((Object) ch.readInbound()).isNull();
   }
 
-  private static byte[] gzip(String text) throws java.io.IOException {
-    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-    try (java.util.zip.GZIPOutputStream z = new java.util.zip.GZIPOutputStream(out)) {
-      z.write(text.getBytes(StandardCharsets.UTF_8));
-    }
-    return out.toByteArray();
-  }
-
   private static String drainBody(EmbeddedChannel ch) {
     StringBuilder sb = new StringBuilder();
     for (Object m; (m = ch.readInbound()) != null; ) {
@@ -92,7 +85,7 @@ class UpstreamResponseGateTest {
     EmbeddedChannel ch = new EmbeddedChannel(new UpstreamResponseGate());
     HttpResponse zipped = head(200);
     zipped.headers().set("content-encoding", coding);
-    byte[] z = gzip("{\"choices\":[],\"usage\":{\"total_tokens\":3}}");
+    byte[] z = GzipUpstream.gzip("{\"choices\":[],\"usage\":{\"total_tokens\":3}}".getBytes(StandardCharsets.UTF_8));
     ch.writeInbound(zipped, new DefaultHttpContent(Unpooled.wrappedBuffer(z, 0, 7)),
         new DefaultLastHttpContent(Unpooled.wrappedBuffer(z, 7, z.length - 7)));
     HttpResponse decodedHead = ch.readInbound();

@@ -111,7 +111,8 @@ public final class GzipUpstream implements AutoCloseable {
     }
   }
 
-  static byte[] gzip(byte[] b) {
+  /** {@code b} as one gzip member. */
+  public static byte[] gzip(byte[] b) {
     ByteArrayOutputStream o = new ByteArrayOutputStream();
     try (GZIPOutputStream z = new GZIPOutputStream(o)) {
       z.write(b);
