@@ -18,13 +18,11 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
-import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import sun.misc.Signal;
 import sun.misc.SignalHandler;
 
 /** {@code sluice serve}: runs the gateway until interrupted. */
@@ -144,15 +142,8 @@ final class ServeCommand implements Callable<Integer> {
         gw.hurry();
       }
     };
-    for (String name : new String[] {"TERM", "INT"}) {
-      try {
-        Signal.handle(new Signal(name), onSignal);
-      } catch (IllegalArgumentException e) {
-        // the JVM keeps this signal (-Xrs, an agent): it then stops through the hook below, undrained
-        LoggerFactory.getLogger(ServeCommand.class).warn("SIG{} cannot be handled ({}): a stop on it will not drain",
-            name, e.getMessage());
-      }
-    }
+    // a signal the JVM keeps stops through the hook below, undrained
+    StopSignals.handle(onSignal, "a stop on it will not drain");
     // any other way out (SIGHUP, an exit elsewhere) still closes the gateway, without a drain
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       if (stopping.compareAndSet(false, true)) {

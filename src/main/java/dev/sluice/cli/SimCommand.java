@@ -7,6 +7,7 @@ import io.vertx.core.Vertx;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -42,11 +43,18 @@ final class SimCommand implements Callable<Integer> {
     Simulator sim = Simulator.start(vertx, p, host, port, eventLoops).await();
     System.out.println("Sluice simulator listening on http://" + host + ":" + sim.port() + "/v1"
         + "  models: " + p.models().keySet() + "  seed: " + p.seed());
+    // TERM and INT close the simulator and exit with status 0, as a stop asked for is not a failure;
+    // any other way out still closes it through the hook
     CountDownLatch stop = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      vertx.close().await();
-      stop.countDown();
-    }, "sluice-sim-shutdown"));
+    AtomicBoolean stopping = new AtomicBoolean();
+    Runnable close = () -> {
+      if (stopping.compareAndSet(false, true)) {
+        vertx.close().await();
+        stop.countDown();
+      }
+    };
+    StopSignals.handle(sig -> new Thread(close, "sluice-sim-stop").start(), "a stop on it exits with the JVM's status");
+    Runtime.getRuntime().addShutdownHook(new Thread(close, "sluice-sim-shutdown"));
     stop.await();
     return 0;
   }
