@@ -22,7 +22,7 @@ final class Exchange implements StreamReader.Listener {
   private final Buffer body;
   private final boolean stream;
   private final long intendedNanos;
-  private final long timeoutMillis;
+  private final long timeoutNanos;
   private final Recorder rec;
   private final LongSupplier clock;
   private final Consumer<Boolean> onDone;
@@ -41,7 +41,7 @@ final class Exchange implements StreamReader.Listener {
     this.body = body;
     this.stream = stream;
     this.intendedNanos = intendedNanos;
-    this.timeoutMillis = Math.max(1, timeoutNanos / 1_000_000);
+    this.timeoutNanos = timeoutNanos;
     this.rec = rec;
     this.clock = clock;
     this.onDone = onDone;
@@ -50,7 +50,13 @@ final class Exchange implements StreamReader.Listener {
   void start() {
     long startedAt = clock.getAsLong();
     rec.started(startedAt - intendedNanos);
-    timer = vertx.setTimer(timeoutMillis, t -> {
+    // the timeout runs from the intended send, as every time here does: a late start has less left
+    long left = timeoutNanos - (startedAt - intendedNanos);
+    if (left <= 0) {
+      fail("timeout"); // never sent
+      return;
+    }
+    timer = vertx.setTimer(Math.max(1, left / 1_000_000), t -> {
       timer = -1;
       if (!finished) {
         fail("timeout");
