@@ -252,9 +252,8 @@ public final class Gateway {
       if (known.contains(m)) {
         return m;
       }
-      int slash = m.indexOf('/');
-      return slash > 0 && registry.passthroughProviders().contains(m.substring(0, slash))
-          ? m.substring(0, slash) + "/*" : m;
+      dev.sluice.config.ProviderConfig p = registry.passthroughProvider(m);
+      return p == null ? m : p.name() + "/*";
     };
   }
 
