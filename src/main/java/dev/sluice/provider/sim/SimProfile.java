@@ -80,11 +80,11 @@ public record SimProfile(long seed, SimModel defaults, Map<String, SimModel> mod
 
   private static final List<String> TOP_KEYS = List.of("seed", "defaults", "models");
   /** Every key a model's settings may have (see {@link #apply}). */
-  private static final List<String> MODEL_KEYS = List.of("first_token", "header_delay", "tokens_per_second",
+  static final List<String> MODEL_KEYS = List.of("first_token", "header_delay", "tokens_per_second",
       "output_tokens", "min_output_tokens", "max_output_tokens", "error_rate", "error_statuses", "rate_limit_rate",
       "retry_after", "requests_per_minute", "hang_before_headers", "hang_mid_stream", "reset_mid_stream",
       "slow_stream", "slow_factor", "embedding_dims", "timestamps", "stream_error", "capacity");
-  private static final List<String> FIRST_TOKEN_KEYS = List.of("median", "p99", "tail_probability",
+  static final List<String> FIRST_TOKEN_KEYS = List.of("median", "p99", "tail_probability",
       "tail_multiplier");
 
   /** A misspelt key would otherwise leave its setting at the default without a word. */
