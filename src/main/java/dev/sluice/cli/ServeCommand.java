@@ -106,22 +106,6 @@ final class ServeCommand implements Callable<Integer> {
       }
       throw new IllegalStateException("the gateway did not start: " + Main.describe(e), e);
     }
-    System.out.println("Sluice " + Gateway.version() + " listening on " + gw.baseUrl()
-        + "  (OpenAI base URL: " + gw.baseUrl() + "/v1)");
-    System.out.println("  config: " + (config == null ? "built-in default" : config.toAbsolutePath())
-        + "   data: " + data);
-    String running = Transports.nameOf(gw.vertx());
-    String why = running.equals("nio") && c.server().transport().equals("auto") ? Transports.epollUnavailable() : null;
-    System.out.println("  transport: " + running + (why == null ? "" : "  (epoll unavailable: " + why + ")"));
-    for (ModelGroup g : gw.services().registry().groups()) {
-      System.out.println("  model " + g.name() + " -> " + g.deployments().stream()
-          .map(d -> d.id() + " (" + d.provider().name() + ", weight " + d.weight() + ")")
-          .collect(Collectors.joining(", ")));
-    }
-    if (!gw.services().registry().passthroughProviders().isEmpty()) {
-      System.out.println("  pass-through: " + gw.services().registry().passthroughProviders().stream()
-          .map(p -> p + "/<model>").collect(Collectors.joining(", ")));
-    }
     // TERM and INT are handled here rather than by the JVM's shutdown, so that a stop can drain,
     // a second signal can cut the drain short, and a clean stop exits with status 0
     CountDownLatch stopped = new CountDownLatch(1);
@@ -151,6 +135,23 @@ final class ServeCommand implements Callable<Integer> {
         stopped.countDown();
       }
     }, "sluice-shutdown"));
+    // said only now that a stop is handled: whoever waits for this line may stop it at once
+    System.out.println("Sluice " + Gateway.version() + " listening on " + gw.baseUrl()
+        + "  (OpenAI base URL: " + gw.baseUrl() + "/v1)");
+    System.out.println("  config: " + (config == null ? "built-in default" : config.toAbsolutePath())
+        + "   data: " + data);
+    String running = Transports.nameOf(gw.vertx());
+    String why = running.equals("nio") && c.server().transport().equals("auto") ? Transports.epollUnavailable() : null;
+    System.out.println("  transport: " + running + (why == null ? "" : "  (epoll unavailable: " + why + ")"));
+    for (ModelGroup g : gw.services().registry().groups()) {
+      System.out.println("  model " + g.name() + " -> " + g.deployments().stream()
+          .map(d -> d.id() + " (" + d.provider().name() + ", weight " + d.weight() + ")")
+          .collect(Collectors.joining(", ")));
+    }
+    if (!gw.services().registry().passthroughProviders().isEmpty()) {
+      System.out.println("  pass-through: " + gw.services().registry().passthroughProviders().stream()
+          .map(p -> p + "/<model>").collect(Collectors.joining(", ")));
+    }
     stopped.await();
     return 0;
   }

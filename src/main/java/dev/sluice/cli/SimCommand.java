@@ -41,8 +41,6 @@ final class SimCommand implements Callable<Integer> {
         : SimProfile.load(profile, seed == null ? Long.MIN_VALUE : seed);
     Vertx vertx = Gateway.newVertx(eventLoops, transport);
     Simulator sim = Simulator.start(vertx, p, host, port, eventLoops).await();
-    System.out.println("Sluice simulator listening on http://" + host + ":" + sim.port() + "/v1"
-        + "  models: " + p.models().keySet() + "  seed: " + p.seed());
     // TERM and INT close the simulator and exit with status 0, as a stop asked for is not a failure;
     // any other way out still closes it through the hook
     CountDownLatch stop = new CountDownLatch(1);
@@ -55,6 +53,9 @@ final class SimCommand implements Callable<Integer> {
     };
     StopSignals.handle(sig -> new Thread(close, "sluice-sim-stop").start(), "a stop on it exits with the JVM's status");
     Runtime.getRuntime().addShutdownHook(new Thread(close, "sluice-sim-shutdown"));
+    // said only now that a stop is handled: whoever waits for this line may stop it at once
+    System.out.println("Sluice simulator listening on http://" + host + ":" + sim.port() + "/v1"
+        + "  models: " + p.models().keySet() + "  seed: " + p.seed());
     stop.await();
     return 0;
   }

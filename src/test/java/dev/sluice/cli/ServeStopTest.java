@@ -23,8 +23,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,7 +32,6 @@ import org.junit.jupiter.api.io.TempDir;
  * Kubernetes send) while a stream and a plain request are in flight.
  */
 class ServeStopTest {
-  private static final Pattern LISTENING = Pattern.compile("listening on http://127\\.0\\.0\\.1:(\\d+)");
 
   @TempDir
   Path dir;
@@ -52,24 +49,11 @@ class ServeStopTest {
 
   /** Starts the gateway's own main class in a JVM of its own and returns its port. */
   private int serve(String... extra) throws IOException {
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx256m", "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-        "serve", "--port", "0", "--event-loops", "1", "--data-dir", dir.toString()));
-    cmd.addAll(List.of(extra));
-    gateway = new ProcessBuilder(cmd).directory(dir.toFile())
-        .redirectOutput(dir.resolve("out.txt").toFile())
-        .redirectError(dir.resolve("err.txt").toFile())
-        .start();
-    int[] port = {-1};
-    await().atMost(Duration.ofSeconds(60)).until(() -> {
-      Matcher m = LISTENING.matcher(Files.readString(dir.resolve("out.txt")));
-      if (m.find()) {
-        port[0] = Integer.parseInt(m.group(1));
-      }
-      assertThat(gateway.isAlive()).as("gateway exited: %s", Files.readString(dir.resolve("err.txt"))).isTrue();
-      return port[0] > 0;
-    });
-    return port[0];
+    List<String> args = new ArrayList<>(List.of("serve", "--port", "0", "--event-loops", "1", "--data-dir", dir.toString()));
+    args.addAll(List.of(extra));
+    CommandProcess started = CommandProcess.start(dir, "256m", args.toArray(String[]::new));
+    gateway = started.process;
+    return started.port;
   }
 
   /** What a client received: the body's text, and how it ended. */
