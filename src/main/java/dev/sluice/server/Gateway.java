@@ -359,6 +359,10 @@ public final class Gateway {
     long until = System.nanoTime() + drain.toNanos();
     // the servers' own limit is a backstop: the requests are ended below before it is reached
     Future<?> shut = servers.each(v -> v.shutdown(drain.toMillis() + TimeUnit.SECONDS.toMillis(CLOSE_WAIT_SECONDS)));
+    // a request may still arrive until every server has closed its listener and its HTTP/2 clients
+    // have had their last GOAWAY (one round trip): none in flight before then does not end the drain
+    awaitStopped(servers.each(GatewayVerticle::shutdownBegun), Http2GoAway.ROUND_TRIP_BOUND_MS + 1_000,
+        TimeUnit.MILLISECONDS);
     long before = services.ledger().requestsInFlight();
     if (before > 0) {
       LOG.info("stopping: no new connections; waiting up to {} for {} request(s) in flight",

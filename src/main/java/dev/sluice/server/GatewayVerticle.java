@@ -20,6 +20,8 @@ final class GatewayVerticle extends VerticleBase {
   private final UpstreamConnections connections;
   private HttpServer server;
   private UpstreamClients clients;
+  private final Http2GoAway http2 = new Http2GoAway();
+  private Future<?> told = Future.succeededFuture();
 
   GatewayVerticle(Services services, Live live, String host, int port, UpstreamConnections connections) {
     this.services = services;
@@ -48,7 +50,8 @@ final class GatewayVerticle extends VerticleBase {
     Router router = Router.router(vertx);
     new AdminApi(vertx, services, live).mount(router);
     router.route().handler(ctx -> Dispatcher.notFound(ctx.request()));
-    return server.requestHandler(new Dispatcher(services, clients, router)).listen(port, host);
+    return server.connectionHandler(http2::opened)
+        .requestHandler(new Dispatcher(services, clients, router)).listen(port, host);
   }
 
   /**
@@ -69,12 +72,24 @@ final class GatewayVerticle extends VerticleBase {
   }
 
   /**
-   * Stops accepting connections and closes the idle ones; a connection with a request in progress
-   * is closed once its response ends, or after {@code timeoutMillis}.
+   * Tells HTTP/2 clients to open no more streams ({@link Http2GoAway}), then stops accepting
+   * connections and closes the idle ones; a connection with a request in progress is closed once its
+   * response ends, or after {@code timeoutMillis}. Completes when every connection is closed.
    */
   Future<?> shutdown(long timeoutMillis) {
-    return server == null ? Future.succeededFuture()
-        : server.shutdown(timeoutMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+    if (server == null) {
+      return Future.succeededFuture();
+    }
+    told = http2.goAway(vertx);
+    return told.compose(v -> server.shutdown(timeoutMillis, java.util.concurrent.TimeUnit.MILLISECONDS));
+  }
+
+  /**
+   * Completes once {@link #shutdown} has told every client and closed the listener: from then on no
+   * new request arrives, so a drain that finds none in flight is over.
+   */
+  Future<?> shutdownBegun() {
+    return told;
   }
 
   @Override

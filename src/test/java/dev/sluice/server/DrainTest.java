@@ -5,12 +5,15 @@ import static org.awaitility.Awaitility.await;
 
 import dev.sluice.telemetry.Outcome;
 import dev.sluice.telemetry.RequestRecord;
+import dev.sluice.testing.RawH2;
 import dev.sluice.testing.TestGateway;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.io.UncheckedIOException;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -77,5 +80,64 @@ class DrainTest {
     assertThat(closed.get(10, TimeUnit.SECONDS)).as("the dashboard was told the gateway went away").isNotNull();
     assertThat(stopSeconds).as("a dashboard left open does not add %d s to every stop", Gateway.CLOSE_WAIT_SECONDS)
         .isLessThan(5);
+  }
+
+  /** A stream of 12 tokens at 10 per second: in flight for about a second. */
+  static final String SLOW_STREAM = "\"stream\":true,\"sim\":{\"tokens_per_second\":10,\"output_tokens\":12}";
+
+  @Test
+  void anHttp2StreamSentAsTheGoAwayArrivedDoesNotCutTheStreamsTheDrainLetsFinish() throws Exception {
+    TestGateway gw = TestGateway.start(TestGateway.SIMPLE);
+    try (RawH2 c = RawH2.connect(gw.gateway().port())) {
+      RawH2.Stream inFlight = c.chat(1, TestGateway.chat(SLOW_STREAM));
+      c.await(() -> inFlight.headers != null);
+      // the client's next request was already on the wire when the gateway's GOAWAY reached it
+      c.onGoAway = h2 -> {
+        try {
+          h2.chat(3, TestGateway.chat(null));
+        } catch (java.io.IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      };
+      CompletableFuture<Void> stopped = CompletableFuture.runAsync(() -> gw.gateway().stop(Duration.ofSeconds(30)));
+      RawH2.Stream racing = c.stream(3);
+      c.await(() -> (inFlight.closed() && racing.closed()) || c.eof);
+      stopped.get(60, TimeUnit.SECONDS);
+
+      assertThat(inFlight.ended).as("the stream in flight finished: %s", inFlight).isTrue();
+      assertThat(inFlight.text()).contains("data: [DONE]");
+      assertThat(racing.status()).as("the stream the client sent before it read the GOAWAY is served: %s", racing)
+          .isEqualTo("200");
+      List<RequestRecord> recs = gw.gateway().recent().latest(10);
+      assertThat(recs).as("records").hasSize(2).allSatisfy(r -> assertThat(r.outcome()).isEqualTo(Outcome.SUCCESS));
+    }
+  }
+
+  @Test
+  void aStreamArrivingAsTheGatewayGoesAwayIsDrainedThoughNoneWasInFlightBefore() throws Exception {
+    TestGateway gw = TestGateway.start(TestGateway.SIMPLE);
+    try (RawH2 c = RawH2.connect(gw.gateway().port())) {
+      RawH2.Stream warm = c.chat(1, TestGateway.chat(null));
+      c.await(warm::closed);
+      // nothing in flight when the stop begins; a request that never ends was on the wire
+      c.onGoAway = h2 -> {
+        try {
+          h2.chat(3, TestGateway.chat("\"sim\":{\"hang_before_headers\":1}"));
+        } catch (java.io.IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      };
+      long t0 = System.nanoTime();
+      gw.gateway().stop(Duration.ofSeconds(1));
+      double stopSeconds = (System.nanoTime() - t0) / 1e9;
+      RawH2.Stream late = c.stream(3);
+      c.await(() -> late.closed() || c.eof);
+
+      RequestRecord r = gw.gateway().recent().latest(1).get(0);
+      assertThat(late.status()).as("the late stream, ended by the drain (stop took %.1f s; recorded %s %s): %s",
+          stopSeconds, r.status(), r.outcome(), late).isEqualTo("503");
+      assertThat(late.text()).contains("shutting_down");
+      assertThat(r.outcome()).isEqualTo(Outcome.UNAVAILABLE);
+    }
   }
 }

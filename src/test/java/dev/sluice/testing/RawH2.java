@@ -76,6 +76,11 @@ public final class RawH2 implements AutoCloseable {
   public volatile long goAwayCode = -1;
   public volatile boolean eof;
   public volatile long serverMaxConcurrentStreams = -1;
+  /**
+   * Run on the reader as a GOAWAY arrives, before any later frame is read (or a PING answered): what
+   * it sends is what a client had already sent when the GOAWAY reached it.
+   */
+  public volatile java.util.function.Consumer<RawH2> onGoAway;
   private final Thread reader;
 
   private RawH2(Socket socket) throws IOException {
@@ -227,9 +232,13 @@ public final class RawH2 implements AutoCloseable {
               s.data.write(p, pad == 0 ? 0 : 1, len - pad);
             }
             if (len > 0) {
-              windowUpdate(0, len);
-              if (!notReading.contains(id) && (flags & 0x1) == 0) {
-                windowUpdate(id, len);
+              try {
+                windowUpdate(0, len);
+                if (!notReading.contains(id) && (flags & 0x1) == 0) {
+                  windowUpdate(id, len);
+                }
+              } catch (IOException closed) {
+                // the server may close once its last stream has ended: what it sent before is still read
               }
             }
             if ((flags & 0x1) != 0) {
@@ -284,7 +293,14 @@ public final class RawH2 implements AutoCloseable {
               frame(PING, 0x1, 0, p);
             }
           }
-          case GOAWAY -> goAwayCode = ((p[4] & 0xffL) << 24) | ((p[5] & 0xff) << 16) | ((p[6] & 0xff) << 8) | (p[7] & 0xff);
+          case GOAWAY -> {
+            goAwayCode = ((p[4] & 0xffL) << 24) | ((p[5] & 0xff) << 16) | ((p[6] & 0xff) << 8) | (p[7] & 0xff);
+            var hook = onGoAway;
+            onGoAway = null;
+            if (hook != null) {
+              hook.accept(this);
+            }
+          }
           default -> { }
         }
       }
