@@ -285,7 +285,12 @@ public final class ConfigLoader {
         Secret.of(s.string("password", "")),
         s.duration("retention", d.retention()),
         s.integer("batch_size", d.batchSize(), 1, 10_000),
-        s.integer("buffer", d.buffer(), 1, 10_000_000));
+        s.integer("buffer", d.buffer(), 1, 10_000_000),
+        s.duration("statement_timeout", d.statementTimeout()));
+    if (c.statementTimeout().toMillis() < 1 || c.statementTimeout().compareTo(Duration.ofHours(24)) > 0) {
+      s.problems().error(s.child("statement_timeout"), "must be from 1ms to 24h, found "
+          + Durations.format(c.statementTimeout()));
+    }
     if (!(c.url().equals("sqlite") || c.url().startsWith("sqlite:") || c.postgres() || !c.enabled())) {
       s.problems().error(s.child("url"), "expected sqlite, sqlite:PATH, a PostgreSQL URL or none, found '"
           + c.url() + "'");

@@ -66,6 +66,7 @@ public final class Database implements AutoCloseable {
         h.setPassword(password);
       }
       h.setMaximumPoolSize(4);
+      bounded(h, config.statementTimeout());
       description = url.replaceAll("password=[^&]*", "password=***");
     } else {
       Path file = config.url().startsWith("sqlite:") ? Path.of(config.url().substring(7)) : dataDir.resolve("sluice.db");
@@ -102,6 +103,21 @@ public final class Database implements AutoCloseable {
     }
     LOG.info("store: {}", description);
     return new Database(ds, pg, description);
+  }
+
+  /**
+   * Bounds every PostgreSQL call, so that a locked table or a server that stopped answering fails a
+   * call instead of holding its thread and pool connection for ever (the log writer would stop
+   * without ever saying so, and each read or key refresh would take a worker thread for good). The
+   * server cancels a statement that runs, or waits for a lock, longer than {@code statement}; the
+   * driver gives up on a server silent for {@link StoreConfig#SOCKET_SLACK} more than that (frozen,
+   * or cut off by the network, where no cancel can come). Each fetch of an export is a statement of
+   * its own, so a long export is not cut short; waiting for a slow client reads nothing.
+   */
+  private static void bounded(HikariConfig h, java.time.Duration statement) {
+    h.setConnectionInitSql("SET statement_timeout = " + statement.toMillis());
+    long socketSeconds = (statement.plus(StoreConfig.SOCKET_SLACK).toMillis() + 999) / 1000;
+    h.addDataSourceProperty("socketTimeout", String.valueOf(socketSeconds));
   }
 
   /**

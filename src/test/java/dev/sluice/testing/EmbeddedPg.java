@@ -90,6 +90,38 @@ public final class EmbeddedPg implements AutoCloseable {
     }
   }
 
+  /**
+   * Freezes the server (SIGSTOP to the postmaster and each of its processes, by process id): it
+   * keeps its sockets, and the kernel still accepts connections for it, but nothing answers, as with
+   * a server whose machine hangs or whose network drops packets. {@link #thaw()} resumes it.
+   */
+  public synchronized void freeze() {
+    signal("STOP");
+  }
+
+  public synchronized void thaw() {
+    signal("CONT");
+  }
+
+  private void signal(String name) {
+    try {
+      long postmaster = Long.parseLong(Files.readAllLines(dataDir.resolve("postmaster.pid")).get(0).trim());
+      java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("kill", "-" + name,
+          String.valueOf(postmaster)));
+      ProcessHandle.of(postmaster).orElseThrow().descendants().forEach(p -> cmd.add(String.valueOf(p.pid())));
+      Process kill = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      String out = new String(kill.getInputStream().readAllBytes());
+      if (kill.waitFor() != 0) {
+        throw new IllegalStateException(cmd + ": " + out);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
   @Override
   public synchronized void close() {
     stop();
