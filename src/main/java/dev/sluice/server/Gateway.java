@@ -208,10 +208,7 @@ public final class Gateway {
       int actual = servers.verticles().get(0).actualPort();
       live.start();
       long memoryTimer = vertx.setPeriodic(250, t -> memory.check());
-      long keyTimer = keys == null ? -1 : vertx.setPeriodic(5000, t -> vertx.executeBlocking(() -> {
-        keys.refresh();
-        return null;
-      }, false));
+      long keyTimer = keys == null ? -1 : vertx.setPeriodic(5000, refreshKeys(vertx, keys));
       long[] timers = {memoryTimer, keyTimer};
       if (!ring.requiresKeys()) {
         LOG.info("no API keys exist: the API answers loopback clients only, without a key"
@@ -239,6 +236,23 @@ public final class Gateway {
       }
       throw e instanceof RuntimeException r ? r : new IllegalStateException(e.getMessage(), e);
     }
+  }
+
+  /**
+   * The periodic key refresh, one at a time: a tick that finds the last refresh still running (the
+   * store slow or hanging) skips its turn instead of queueing a worker thread behind it, which,
+   * tick after tick, would take the whole worker pool and with it /metrics and the admin API.
+   */
+  static io.vertx.core.Handler<Long> refreshKeys(Vertx vertx, KeyService keys) {
+    java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean();
+    return tick -> {
+      if (running.compareAndSet(false, true)) {
+        vertx.executeBlocking(() -> {
+          keys.refresh();
+          return null;
+        }, false).onComplete(ar -> running.set(false));
+      }
+    };
   }
 
   /**

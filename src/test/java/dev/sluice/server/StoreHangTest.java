@@ -129,4 +129,34 @@ class StoreHangTest {
       gw.awaitAtRest();
     }
   }
+
+  /**
+   * The gateway re-reads its keys every 5 s on a worker thread. While that read hangs (here a lock
+   * on api_keys that outlasts the statement timeout), the next ticks must not each take another
+   * worker thread to wait behind it: with the worker pool gone, /metrics, /admin/* and every other
+   * blocking call would hang as well.
+   */
+  @Test
+  void aHangingKeyRefreshTakesOneWorkerThreadNotAllOfThem() throws Exception {
+    String url = pg.newDatabase();
+    try (TestGateway gw = gateway(url, ", statement_timeout: 10m")) {
+      try (Connection lock = DriverManager.getConnection(url)) {
+        lock.setAutoCommit(false);
+        try (Statement st = lock.createStatement()) {
+          st.execute("LOCK TABLE api_keys IN ACCESS EXCLUSIVE MODE");
+        }
+        // long enough for eight refresh ticks, twice the four worker threads of a one-loop gateway
+        long end = System.nanoTime() + Duration.ofSeconds(40).toNanos();
+        while (System.nanoTime() < end) {
+          HttpResponse<String> m = gw.get("/metrics");
+          assertThat(m.statusCode()).isEqualTo(200);
+          Thread.sleep(1000);
+        }
+        traffic(gw, 3);
+        assertThat(adminRequests(gw).statusCode()).isEqualTo(200);
+        lock.rollback();
+      }
+      gw.awaitAtRest();
+    }
+  }
 }
