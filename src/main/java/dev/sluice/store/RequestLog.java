@@ -50,6 +50,9 @@ public final class RequestLog implements Recorder, AutoCloseable {
   private final Thread writer;
   private volatile boolean running = true;
   private volatile boolean degraded;
+  /** The last write failed for want of a connection (the store down or unreachable), not for its data or space. */
+  private boolean unreachable;
+  private long nextProbeNanos;
   private volatile String lastError;
   private long lastPruneMs;
   private int txRows; // the writer thread's current transaction
@@ -98,7 +101,10 @@ public final class RequestLog implements Recorder, AutoCloseable {
     return config.buffer();
   }
 
-  /** The last write failed (the store is down, full or locked); cleared by the next good write. */
+  /**
+   * The last write failed (the store is down, full or locked); cleared by the next good write or,
+   * when the store could not be reached and nothing waits to be written, as soon as it can be.
+   */
   public boolean degraded() {
     return degraded;
   }
@@ -127,6 +133,7 @@ public final class RequestLog implements Recorder, AutoCloseable {
               LOG.warn("request log: write failed, records are being dropped: {}", e.getMessage());
             }
             degraded = true;
+            unreachable = connectionFailure(e);
             lastError = e.getMessage();
             if (running) {
               Thread.sleep(backoffMs);
@@ -134,6 +141,10 @@ public final class RequestLog implements Recorder, AutoCloseable {
             }
           }
           batch.clear();
+          nextProbeNanos = System.nanoTime() + backoffMs * 1_000_000;
+        } else if (degraded && unreachable && System.nanoTime() - nextProbeNanos >= 0) {
+          probe();
+          nextProbeNanos = System.nanoTime() + backoffMs * 1_000_000;
         }
         maybePrune();
       } catch (InterruptedException e) {
@@ -234,6 +245,35 @@ public final class RequestLog implements Recorder, AutoCloseable {
     setDouble(ps, i++, r.deadlineMs());
     ps.setString(i++, r.priority());
     setDouble(ps, i, r.overheadMs());
+  }
+
+  /**
+   * An idle writer whose store was unreachable checks whether it is back, so that a store restored
+   * while no request comes is not reported degraded until the next one does. Only an unreachable
+   * store is cleared this way: one that refused the rows themselves (full, read-only) may well take
+   * a connection and still refuse the next write.
+   */
+  private void probe() {
+    try (Connection c = db.dataSource().getConnection()) {
+      if (c.isValid(5)) {
+        degraded = false;
+        unreachable = false;
+        LOG.info("request log: the store answers again");
+      }
+    } catch (SQLException e) {
+      lastError = e.getMessage();
+    }
+  }
+
+  /** Whether a write failed for want of a working connection (SQLSTATE class 08, or none from the pool). */
+  static boolean connectionFailure(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof java.sql.SQLTransientConnectionException || t instanceof java.sql.SQLNonTransientConnectionException
+          || (t instanceof SQLException q && q.getSQLState() != null && q.getSQLState().startsWith("08"))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private void maybePrune() {

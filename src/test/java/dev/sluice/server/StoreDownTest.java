@@ -161,4 +161,46 @@ class StoreDownTest {
     assertThat(after.statusCode()).isEqualTo(200);
     gw.awaitAtRest();
   }
+
+  /**
+   * The store comes back while no request comes: nothing is written that would clear the mark, but
+   * /ready, /metrics and the dashboard must not go on saying the log is degraded (and its alert must
+   * not stay raised) until the next request happens to come.
+   */
+  @Test
+  void aLogDegradedByAnOutageIsOkAgainWhenPostgresIsBackEvenWithoutTraffic() {
+    try (TestGateway idle = TestGateway.start("""
+        server: { port: 0, event_loops: 1 }
+        providers:
+          sim: { type: sim, seed: 7 }
+        store: { url: "%s", buffer: 50, batch_size: 10 }
+        models:
+          demo:
+            deployments:
+              - { id: sim-a, provider: sim, model: sim-fast }
+        """.formatted(pg.newDatabase()))) {
+      java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
+      pg.stop();
+      try {
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> {
+          HttpResponse<String> r = idle.post("/v1/chat/completions", TestGateway.chat(QUICK));
+          assertThat(r.statusCode()).isEqualTo(200);
+          sent.incrementAndGet();
+          return new JsonObject(idle.get("/ready").body()).getString("request_log").equals("degraded");
+        });
+        // every record has been tried and dropped: none is left whose write would clear the mark
+        await().atMost(Duration.ofSeconds(60)).until(() -> {
+          JsonObject log = new JsonObject(idle.get("/admin/status").body()).getJsonObject("request_log");
+          return log.getLong("dropped") == sent.get();
+        });
+      } finally {
+        pg.restart();
+      }
+      await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() ->
+          new JsonObject(idle.get("/ready").body()).getString("request_log").equals("ok"));
+      assertThat(new JsonObject(idle.get("/admin/status").body()).getJsonObject("request_log").getBoolean("degraded"))
+          .isFalse();
+      idle.awaitAtRest();
+    }
+  }
 }
