@@ -344,6 +344,7 @@
     if (m.type === 'hello') hello(m);
     else if (m.type === 'tick') tick(m);
     else if (m.type === 'alert' && m.alert) alertChanged(m.alert);
+    else if (m.type === 'alerts' && m.alerts) alertsResent(m.alerts);
   }
 
   const keyOf = s => `${s.model} on ${s.provider}`;
@@ -390,6 +391,15 @@
     const before = state.alerts.get(a.id);
     state.alerts.set(a.id, a);
     if (!before && !a.resolved_at) announce(`New ${a.severity} alert: ${a.message}`);
+    renderAlerts();
+  }
+
+  /** The whole list again: this page missed some changes (it could not keep up for a while). */
+  function alertsResent(list) {
+    const fresh = list.filter(a => !a.resolved_at && !state.alerts.has(a.id));
+    state.alerts = new Map(list.map(a => [a.id, a]));
+    if (fresh.length === 1) announce(`New ${fresh[0].severity} alert: ${fresh[0].message}`);
+    else if (fresh.length > 1) announce(`${fresh.length} new alerts`);
     renderAlerts();
   }
 

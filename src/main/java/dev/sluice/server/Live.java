@@ -33,8 +33,9 @@ final class Live {
     this.stats = stats;
     this.alerts = alerts;
     this.auditor = auditor;
-    this.hub = new LiveHub(this::hello);
-    alerts.onChange(a -> hub.broadcast(new JsonObject().put("type", "alert").put("alert", a)));
+    this.hub = new LiveHub(this::hello,
+        () -> new JsonObject().put("type", "alerts").put("alerts", alerts.list(null, null, null)), alerts::whileUnchanged);
+    alerts.onChange(a -> hub.alertChanged(new JsonObject().put("type", "alert").put("alert", a)));
   }
 
   LiveHub hub() {

@@ -4,44 +4,98 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.json.JsonObject;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
  * The dashboard's live connections: a WebSocket per open page, fed one snapshot a second, alert
  * changes as they happen, and keep-alive pings (a WebSocket ping frame, and a {@code ping}
- * message the page can see). A client too slow to take a snapshot misses it rather than queueing.
+ * message the page can see). A client too slow to take a message misses it rather than queueing.
+ * A missed snapshot is made up by the next one; a missed alert change is repeated by nothing, so a
+ * page that missed one is sent the whole list of alerts as soon as it takes messages again.
  */
 final class LiveHub {
-  private final CopyOnWriteArrayList<ServerWebSocket> sockets = new CopyOnWriteArrayList<>();
-  private final Supplier<JsonObject> hello;
+  /** A page's socket, and whether an alert change was held back from it. */
+  private static final class Peer {
+    final ServerWebSocket ws;
+    volatile boolean missedAlerts;
 
-  LiveHub(Supplier<JsonObject> hello) {
+    Peer(ServerWebSocket ws) {
+      this.ws = ws;
+    }
+  }
+
+  private final CopyOnWriteArrayList<Peer> peers = new CopyOnWriteArrayList<>();
+  private final Supplier<JsonObject> hello;
+  private final Supplier<JsonObject> alertList;
+  private final Consumer<Runnable> alertOrder;
+
+  /**
+   * @param alertList the alerts as they are now, as an {@code alerts} message
+   * @param alertOrder runs its argument while no alert can change (changes reach {@link #alertChanged}
+   *     under the same lock), so a list read and sent there is in order with the changes on the wire
+   */
+  LiveHub(Supplier<JsonObject> hello, Supplier<JsonObject> alertList, Consumer<Runnable> alertOrder) {
     this.hello = hello;
+    this.alertList = alertList;
+    this.alertOrder = alertOrder;
   }
 
   void add(ServerWebSocket ws) {
-    sockets.add(ws);
-    ws.closeHandler(v -> sockets.remove(ws));
-    ws.exceptionHandler(t -> sockets.remove(ws));
+    Peer p = new Peer(ws);
+    ws.closeHandler(v -> peers.remove(p));
+    ws.exceptionHandler(t -> peers.remove(p));
     ws.textMessageHandler(m -> { }); // the page's own pings need no answer
-    ws.writeTextMessage(hello.get().encode());
+    // the hello's alerts and the changes after them, with none lost or sent ahead of it in between
+    alertOrder.accept(() -> {
+      ws.writeTextMessage(hello.get().encode());
+      peers.add(p);
+    });
   }
 
   int connections() {
-    return sockets.size();
+    return peers.size();
   }
 
+  /** A snapshot: to every page that can take it, after the alerts it missed. */
   void broadcast(JsonObject message) {
-    if (sockets.isEmpty()) {
+    if (peers.isEmpty()) {
       return;
     }
     String text = message.encode();
-    for (ServerWebSocket ws : sockets) {
-      if (ws.isClosed()) {
-        sockets.remove(ws);
-      } else if (writable(ws)) {
-        ws.writeTextMessage(text);
+    for (Peer p : peers) {
+      if (p.ws.isClosed()) {
+        peers.remove(p);
+      } else if (writable(p.ws)) {
+        if (p.missedAlerts) {
+          alertOrder.accept(() -> sendAlerts(p));
+        }
+        p.ws.writeTextMessage(text);
       }
+    }
+  }
+
+  /** An alert changed; called while alerts cannot change (see {@code alertOrder}). */
+  void alertChanged(JsonObject message) {
+    String text = null;
+    for (Peer p : peers) {
+      if (p.ws.isClosed()) {
+        peers.remove(p);
+      } else if (!writable(p.ws)) {
+        p.missedAlerts = true;
+      } else if (p.missedAlerts) {
+        sendAlerts(p); // the list has this change in it
+      } else {
+        text = text == null ? message.encode() : text;
+        p.ws.writeTextMessage(text);
+      }
+    }
+  }
+
+  private void sendAlerts(Peer p) {
+    if (p.missedAlerts) {
+      p.missedAlerts = false;
+      p.ws.writeTextMessage(alertList.get().encode());
     }
   }
 
@@ -56,18 +110,18 @@ final class LiveHub {
 
   void ping() {
     String text = new JsonObject().put("type", "ping").put("ts", System.currentTimeMillis()).encode();
-    for (ServerWebSocket ws : sockets) {
-      if (!ws.isClosed() && writable(ws)) { // a client that stopped reading gets no queue of pings either
-        ws.writePing(Buffer.buffer("k"));
-        ws.writeTextMessage(text);
+    for (Peer p : peers) {
+      if (!p.ws.isClosed() && writable(p.ws)) { // a client that stopped reading gets no queue of pings either
+        p.ws.writePing(Buffer.buffer("k"));
+        p.ws.writeTextMessage(text);
       }
     }
   }
 
   void closeAll() {
-    for (ServerWebSocket ws : sockets) {
-      ws.close();
+    for (Peer p : peers) {
+      p.ws.close();
     }
-    sockets.clear();
+    peers.clear();
   }
 }

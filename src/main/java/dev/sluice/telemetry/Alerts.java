@@ -96,6 +96,14 @@ public final class Alerts {
     return out;
   }
 
+  /**
+   * Runs {@code r} while no alert can change. Change listeners are called under the same lock, so
+   * what {@code r} reads of the alerts and sends on is in order with the changes they send.
+   */
+  public synchronized void whileUnchanged(Runnable r) {
+    r.run();
+  }
+
   public synchronized boolean isOpen(String key) {
     return open.containsKey(key);
   }

@@ -39,7 +39,8 @@ class LiveHubTest {
 
   @Test
   void aFullOrClosedSocketGetsNothingAndTheOthersGetEverything() {
-    LiveHub hub = new LiveHub(() -> new JsonObject().put("type", "hello"));
+    LiveHub hub = new LiveHub(() -> new JsonObject().put("type", "hello"),
+        () -> new JsonObject().put("type", "alerts"), Runnable::run);
     List<String> full = new ArrayList<>();
     List<String> closed = new ArrayList<>();
     List<String> open = new ArrayList<>();
