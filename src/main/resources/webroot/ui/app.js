@@ -343,7 +343,7 @@
     }
     if (m.type === 'hello') hello(m);
     else if (m.type === 'tick') tick(m);
-    else if (m.type === 'alert' && m.alert) alertChanged(m.alert);
+    else if (m.type === 'alert' && m.alert) alertChanged(m.alert, m.oldest);
     else if (m.type === 'alerts' && m.alerts) alertsResent(m.alerts);
   }
 
@@ -387,9 +387,12 @@
     scheduleRender();
   }
 
-  function alertChanged(a) {
+  function alertChanged(a, oldest) {
     const before = state.alerts.get(a.id);
     state.alerts.set(a.id, a);
+    if (oldest > 0) { // the gateway let go of older alerts: so does the page (ids only grow)
+      for (const id of state.alerts.keys()) if (id < oldest) state.alerts.delete(id);
+    }
     if (!before && !a.resolved_at) announce(`New ${a.severity} alert: ${a.message}`);
     renderAlerts();
   }

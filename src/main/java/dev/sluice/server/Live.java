@@ -35,7 +35,9 @@ final class Live {
     this.auditor = auditor;
     this.hub = new LiveHub(this::hello,
         () -> new JsonObject().put("type", "alerts").put("alerts", alerts.list(null, null, null)), alerts::whileUnchanged);
-    alerts.onChange(a -> hub.alertChanged(new JsonObject().put("type", "alert").put("alert", a)));
+    // with the oldest alert still kept, so that a page open for days lets go of the same ones
+    alerts.onChange(a -> hub.alertChanged(new JsonObject().put("type", "alert").put("alert", a)
+        .put("oldest", alerts.oldestId())));
   }
 
   LiveHub hub() {

@@ -96,6 +96,11 @@ public final class Alerts {
     return out;
   }
 
+  /** The id of the oldest alert still kept (older ones were let go, newest first, past 500); -1 with none. */
+  public synchronized long oldestId() {
+    return alerts.isEmpty() ? -1 : alerts.getLast().getLong("id");
+  }
+
   /**
    * Runs {@code r} while no alert can change. Change listeners are called under the same lock, so
    * what {@code r} reads of the alerts and sends on is in order with the changes they send.
