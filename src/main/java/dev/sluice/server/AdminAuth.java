@@ -12,13 +12,18 @@ import io.vertx.ext.web.RoutingContext;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Base64;
 
 /**
  * Guards {@code /admin/*} and the dashboard's data: with an admin key, a request must carry it as
- * {@code Authorization: Bearer <key>} (compared in constant time); without one, only loopback
- * clients are let in.
+ * {@code Authorization: Bearer <key>} (compared in constant time; the live view's WebSocket also
+ * takes it among its subprotocols); without one, only loopback clients are let in.
  */
 final class AdminAuth implements Handler<RoutingContext> {
+  /** The live view's WebSocket subprotocol, the one the gateway selects. */
+  static final String LIVE_PROTOCOL = "sluice.live";
+  /** The prefix of the subprotocol that carries the admin key. */
+  static final String KEY_PROTOCOL = "sluice.key.";
   private final byte[] keyDigest;
 
   AdminAuth(Secret adminKey) {
@@ -51,12 +56,32 @@ final class AdminAuth implements Handler<RoutingContext> {
     String token = null;
     if (auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) {
       token = auth.substring(7).trim();
-    } else if (req.getParam("access_token") != null && "/admin/live".equals(req.path())) {
-      // browsers cannot set headers on WebSocket upgrades; everywhere else a key in the URL would
-      // end up in proxy logs and browser history, so it is not accepted there
-      token = req.getParam("access_token");
+    } else if ("/admin/live".equals(req.path())) {
+      token = liveToken(req);
     }
     return token != null && MessageDigest.isEqual(keyDigest, sha256(token));
+  }
+
+  /**
+   * A browser cannot set Authorization on a WebSocket upgrade, but it can offer subprotocols: the
+   * page offers {@value #LIVE_PROTOCOL} and the key as {@value #KEY_PROTOCOL}&lt;base64url of its
+   * UTF-8&gt;, and the gateway answers with the first (the key is not echoed). {@code ?access_token=}
+   * is still taken from other clients, here only: a key in a URL lands in proxy logs.
+   */
+  private static String liveToken(HttpServerRequest req) {
+    for (String header : req.headers().getAll("sec-websocket-protocol")) {
+      for (String offered : header.split(",")) {
+        String p = offered.trim();
+        if (p.startsWith(KEY_PROTOCOL)) {
+          try {
+            return new String(Base64.getUrlDecoder().decode(p.substring(KEY_PROTOCOL.length())), StandardCharsets.UTF_8);
+          } catch (IllegalArgumentException notBase64) {
+            return null;
+          }
+        }
+      }
+    }
+    return req.getParam("access_token");
   }
 
   /**

@@ -45,7 +45,9 @@ final class GatewayVerticle extends VerticleBase {
         .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.SECONDS)
         .setMaxInitialLineLength(8192)
         .setHandle100ContinueAutomatically(false)
-        .setCompressionSupported(false);
+        .setCompressionSupported(false)
+        // the one the dashboard offers next to the one carrying its key (see AdminAuth)
+        .setWebSocketSubProtocols(java.util.List.of(AdminAuth.LIVE_PROTOCOL));
     server = vertx.createHttpServer(options);
     Router router = Router.router(vertx);
     new AdminApi(vertx, services, live).mount(router);

@@ -127,6 +127,38 @@ class AdminSecurityTest {
         .isEqualTo(401);
   }
 
+  /**
+   * A browser can send the key with the upgrade after all: as one of the subprotocols it offers
+   * (Sec-WebSocket-Protocol), base64url-encoded, which keeps it out of the URL and so out of proxy
+   * logs. The gateway answers with the plain protocol, never echoing the key.
+   */
+  @Test
+  void theLiveViewTakesTheKeyAmongItsSubprotocolsOutOfTheUrl() throws Exception {
+    String ws = keyed.baseUrl().replace("http://", "ws://") + "/admin/live";
+    var socket = AdmissionHttp.HTTP.newWebSocketBuilder().subprotocols("sluice.live", keyProtocol(ADMIN))
+        .buildAsync(java.net.URI.create(ws), new java.net.http.WebSocket.Listener() { })
+        .get(10, java.util.concurrent.TimeUnit.SECONDS);
+    assertThat(socket.getSubprotocol()).isEqualTo("sluice.live");
+    socket.abort();
+    for (String wrong : new String[] {keyProtocol("nope"), keyProtocol(ADMIN + "x"), "sluice.key.%%%", "sluice.key."}) {
+      Throwable refused = org.assertj.core.api.Assertions.catchThrowable(() -> AdmissionHttp.HTTP.newWebSocketBuilder()
+          .subprotocols("sluice.live", wrong)
+          .buildAsync(java.net.URI.create(ws), new java.net.http.WebSocket.Listener() { })
+          .get(10, java.util.concurrent.TimeUnit.SECONDS));
+      assertThat(refused).as(wrong).hasCauseInstanceOf(java.net.http.WebSocketHandshakeException.class);
+      assertThat(((java.net.http.WebSocketHandshakeException) refused.getCause()).getResponse().statusCode())
+          .as(wrong).isEqualTo(401);
+    }
+    // only the live view reads it: an ordinary request with the header is still refused
+    assertThat(send(keyed, "GET", "/admin/status", null, "sec-websocket-protocol", keyProtocol(ADMIN)).status())
+        .isEqualTo(401);
+  }
+
+  private static String keyProtocol(String key) {
+    return "sluice.key." + java.util.Base64.getUrlEncoder().withoutPadding()
+        .encodeToString(key.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
   @Test
   void theAdminKeyOpensTheAdminApiToRemoteClients() {
     assumeTrue(remoteKeyed != null, "this machine has no non-loopback address to connect from");
