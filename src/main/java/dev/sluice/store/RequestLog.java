@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntConsumer;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,6 +56,10 @@ public final class RequestLog implements Recorder, AutoCloseable {
   private long nextProbeNanos;
   private volatile String lastError;
   private long lastPruneMs;
+  /** The last prune chunk was full: more old rows wait for the writer's next turn. */
+  private boolean pruneUnderWay;
+  /** Tests: told, on the writer thread, how many rows each background prune chunk deleted. */
+  volatile IntConsumer afterPruneChunk;
   private int txRows; // the writer thread's current transaction
 
   public RequestLog(Database db, StoreConfig config, LongSupplier wallMillis) {
@@ -276,36 +281,56 @@ public final class RequestLog implements Recorder, AutoCloseable {
     return false;
   }
 
+  /**
+   * Prunes one chunk when a pass is due (every minute) or under way: a pass that found more old rows
+   * than one chunk goes on at the writer's next turn, after the next batch is written, so a large
+   * prune (a long log, or retention just shortened) never holds the writer from its records.
+   */
   private void maybePrune() {
     long now = wallMillis.getAsLong();
-    if (now - lastPruneMs < PRUNE_EVERY_MS) {
+    if (!pruneUnderWay && now - lastPruneMs < PRUNE_EVERY_MS) {
       return;
     }
-    lastPruneMs = now;
-    pruneOlderThan(now - config.retention().toMillis());
+    if (!pruneUnderWay) {
+      lastPruneMs = now;
+    }
+    int n = pruneChunk(now - config.retention().toMillis());
+    pruneUnderWay = n == PRUNE_CHUNK;
+    IntConsumer hook = afterPruneChunk;
+    if (hook != null) {
+      hook.accept(n);
+    }
   }
 
   /**
-   * Deletes rows older than {@code cutoffMillis} in chunks, so writers are never locked out for long.
-   * The newest row always stays, even when it is old: SQLite gives a new row max(id) + 1, so keeping
-   * it means ids never go back and a cursor handed out earlier never meets rows newer than itself.
+   * Deletes rows older than {@code cutoffMillis} in chunks, so that the database is never locked for
+   * long. The newest row always stays, even when it is old: SQLite gives a new row max(id) + 1, so
+   * keeping it means ids never go back and a cursor handed out earlier never meets rows newer than
+   * itself.
    */
   public long pruneOlderThan(long cutoffMillis) {
     long total = 0;
+    int n;
+    do {
+      n = pruneChunk(cutoffMillis);
+      total += n;
+    } while (n == PRUNE_CHUNK);
+    return total;
+  }
+
+  /** Deletes up to one chunk of rows older than {@code cutoffMillis}; returns how many. */
+  private int pruneChunk(long cutoffMillis) {
     String sql = "DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE ts < ?"
         + " AND id < (SELECT max(id) FROM request_log) LIMIT " + PRUNE_CHUNK + ")";
     try (Connection c = db.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-      int n;
-      do {
-        ps.setLong(1, cutoffMillis);
-        n = ps.executeUpdate();
-        total += n;
-      } while (n == PRUNE_CHUNK);
+      ps.setLong(1, cutoffMillis);
+      int n = ps.executeUpdate();
+      pruned.addAndGet(n);
+      return n;
     } catch (SQLException e) {
       LOG.warn("request log: pruning failed: {}", e.getMessage());
+      return 0;
     }
-    pruned.addAndGet(total);
-    return total;
   }
 
   /** Waits until everything offered so far has been written or dropped (for tests and shutdown). */

@@ -464,6 +464,34 @@ class RequestLogTest {
 
   @ParameterizedTest
   @EnumSource(Kind.class)
+  void aLargeBackgroundPruneLetsTheWriterWriteBetweenItsChunks(Kind kind) throws Exception {
+    StoreConfig c = config(kind, 1000, 40_000, Duration.ofDays(3650));
+    Database db = db(c);
+    AtomicLong wall = new AtomicLong(BASE);
+    RequestLog log = log(db, c, wall);
+    List<RequestRecord> old = new ArrayList<>();
+    for (int i = 0; i < 25_000; i++) { // three prune chunks (10,000 each)
+      old.add(rec(i, BASE - 8 * 24 * 3600_000L, "m", "p", null, Outcome.SUCCESS));
+    }
+    writeAll(log, old);
+    long before = log.written();
+    List<Long> writtenAfterChunk = java.util.Collections.synchronizedList(new ArrayList<>());
+    log.afterPruneChunk = n -> {
+      if (writtenAfterChunk.isEmpty()) {
+        log.record(rec(30_000, BASE, "m", "p", null, Outcome.SUCCESS)); // arrives during the prune
+      }
+      writtenAfterChunk.add(log.written());
+    };
+    wall.set(BASE + Duration.ofDays(3651).toMillis()); // every row is now past retention: a pass is due
+
+    await().atMost(Duration.ofSeconds(60)).until(() -> writtenAfterChunk.size() >= 3 && log.written() == before + 1);
+    assertThat(writtenAfterChunk.get(0)).isEqualTo(before);
+    assertThat(writtenAfterChunk.get(1)).as("the record that came during the prune waited for one chunk only")
+        .isEqualTo(before + 1);
+  }
+
+  @ParameterizedTest
+  @EnumSource(Kind.class)
   void pruningKeepsTheNewestRowSoThatIdsNeverGoBack(Kind kind) throws Exception {
     StoreConfig c = config(kind, 100, 1000, Duration.ofDays(3650));
     Database db = db(c);
