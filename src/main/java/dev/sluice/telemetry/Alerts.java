@@ -12,7 +12,8 @@ import java.util.function.Consumer;
 /**
  * Observations about the gateway, with a severity and a category, raised by rules (the auditor)
  * and acknowledged by operators. An alert stays open while its condition holds; the same condition
- * does not raise a second one until the first is resolved.
+ * does not raise a second one until the first is resolved, but a graver severity escalates it, and an
+ * escalated alert must be acknowledged again.
  */
 public final class Alerts {
   public enum Severity { INFO, WARNING, CRITICAL }
@@ -39,7 +40,9 @@ public final class Alerts {
     JsonObject a = open.get(key);
     if (a != null) {
       if (severity.ordinal() > Severity.valueOf(a.getString("severity").toUpperCase(java.util.Locale.ROOT)).ordinal()) {
-        a.put("severity", severity.name().toLowerCase(java.util.Locale.ROOT)).put("message", message);
+        // acknowledged as a warning is not acknowledged as critical: the operator is asked again
+        a.put("severity", severity.name().toLowerCase(java.util.Locale.ROOT)).put("message", message)
+            .put("acknowledged", false);
         listener.accept(a.copy());
       }
       return;
