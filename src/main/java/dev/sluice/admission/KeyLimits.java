@@ -26,7 +26,16 @@ public final class KeyLimits {
     this.tokens = key.tpm() > 0 ? bucket(key.tpm(), meter) : null;
   }
 
-  private static Bucket bucket(long perMinute, TimeMeter meter) {
+  /**
+   * The largest rate a bucket is given: what {@code POST /admin/keys} and {@code sluice keys create}
+   * accept. A key stored with more (earlier command lines took any number) is held to this instead,
+   * which is no limit in practice: past about 60 billion a minute Bucket4j refuses to build the
+   * bucket at all, and the key's every request would fail.
+   */
+  static final long MAX_PER_MINUTE = Integer.MAX_VALUE;
+
+  private static Bucket bucket(long wanted, TimeMeter meter) {
+    long perMinute = Math.min(wanted, MAX_PER_MINUTE);
     return Bucket.builder()
         .addLimit(limit -> limit.capacity(perMinute).refillGreedy(perMinute, Duration.ofMinutes(1)))
         .withCustomTimePrecision(meter)

@@ -88,8 +88,9 @@ final class KeysCommand implements Runnable {
       }
       for (Long v : new Long[] {rpm, tpm, maxConcurrency == null ? null : (long) maxConcurrency,
           maxTokens == null ? null : (long) maxTokens}) {
-        if (v != null && v < 1) {
-          System.err.println("limits must be positive numbers");
+        // the same range as POST /admin/keys
+        if (v != null && (v < 1 || v > Integer.MAX_VALUE)) {
+          System.err.println("limits must be whole numbers from 1 to " + Integer.MAX_VALUE);
           return 2;
         }
       }

@@ -131,6 +131,9 @@ class KeysCommandTest {
         new String[] {"keys", "create", "--name", "a", "--max-concurrency", "0"},
         new String[] {"keys", "create", "--name", "a", "--max-tokens", "0"},
         new String[] {"keys", "create", "--name", "a", "--rpm", "lots"},
+        // beyond what POST /admin/keys accepts (and what a token bucket can refill)
+        new String[] {"keys", "create", "--name", "a", "--rpm", "100000000000"},
+        new String[] {"keys", "create", "--name", "a", "--tpm", "2147483648"},
         new String[] {"keys", "create", "--name", ""},
         new String[] {"keys", "create", "--name", "   "},
         new String[] {"keys", "create", "--name", "n".repeat(101)},
@@ -158,6 +161,33 @@ class KeysCommandTest {
       assertThat(chat(http, gw, key)).isEqualTo(200);
       assertThat(sluice("keys", "revoke", "from-cli").code()).isZero();
       await().atMost(Duration.ofSeconds(15)).until(() -> chat(http, gw, key) == 401);
+    } finally {
+      gw.close();
+    }
+  }
+
+  /**
+   * A key whose rate is beyond what a token bucket can refill (1 per nanosecond; earlier versions of
+   * {@code keys create} stored such keys) is served as one without that limit, not left hanging.
+   */
+  @Test
+  void aKeyWithAnAbsurdRateIsServedNotLeftHanging() throws Exception {
+    String secret = "sk-sluice-" + "A".repeat(32);
+    try (dev.sluice.store.Database db = dev.sluice.store.Database.open(
+        new ConfigLoader(java.util.Map.of()).loadText(TestGateway.SIMPLE, "test").store(), dir)) {
+      new dev.sluice.store.KeyStore(db).insert(new dev.sluice.admission.ApiKey("key_absurd", "absurd",
+          KeyHash.sha256Hex(secret), KeyHash.displayPrefix(secret), java.util.Set.of(), 100_000_000_000L,
+          100_000_000_000L, -1, dev.sluice.admission.Priority.NORMAL, -1, 1, -1));
+    }
+    Gateway gw = Gateway.start(new ConfigLoader(java.util.Map.of()).loadText(TestGateway.SIMPLE, "test"),
+        new Gateway.Options(dir, null));
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    try {
+      HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(gw.baseUrl() + "/v1/chat/completions"))
+          .header("content-type", "application/json").header("authorization", "Bearer " + secret)
+          .timeout(Duration.ofSeconds(20))
+          .POST(HttpRequest.BodyPublishers.ofString(TestGateway.chat(null))).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
     } finally {
       gw.close();
     }
