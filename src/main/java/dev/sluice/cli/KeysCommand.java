@@ -94,10 +94,15 @@ final class KeysCommand implements Runnable {
           return 2;
         }
       }
+      if (models != null && modelNames(models).isEmpty()) {
+        // no models means every model: an empty --models (a script's unset variable) must not grant that
+        System.err.println("--models names no model; leave it out to allow every model");
+        return 2;
+      }
       Database[] db = new Database[1];
       try {
         KeyService keys = open(db);
-        Set<String> m = models == null ? Set.of() : new LinkedHashSet<>(models);
+        Set<String> m = models == null ? Set.of() : modelNames(models);
         KeyService.Created c = keys.create(name, m, rpm == null ? -1 : rpm, tpm == null ? -1 : tpm,
             maxConcurrency == null ? -1 : maxConcurrency, p, maxTokens == null ? -1 : maxTokens);
         System.out.println(c.secret());
@@ -113,6 +118,17 @@ final class KeysCommand implements Runnable {
         }
       }
     }
+  }
+
+  /** {@code --models "a, b"} as people type it: names without the spaces around them, blanks left out. */
+  static Set<String> modelNames(List<String> given) {
+    Set<String> out = new LinkedHashSet<>();
+    for (String m : given) {
+      if (!m.isBlank()) {
+        out.add(m.trim());
+      }
+    }
+    return out;
   }
 
   @Command(name = "list", mixinStandardHelpOptions = true, description = "List keys (never their secrets).")

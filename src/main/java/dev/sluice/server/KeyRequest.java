@@ -44,13 +44,18 @@ record KeyRequest(String name, Set<String> models, long rpm, long tpm, int maxCo
         if (!(x instanceof String s) || s.isBlank() || s.contains(",")) {
           throw ApiError.invalid("invalid_value", "models", "models must be a list of model names").rejection();
         }
-        models.add(s);
+        models.add(s.trim());
       }
     } else if (m instanceof String s) {
       for (String x : s.split(",")) {
         if (!x.isBlank()) {
           models.add(x.trim());
         }
+      }
+      if (models.isEmpty()) {
+        // no models means every model: an empty text (a template's unset variable) must not grant that
+        throw ApiError.invalid("invalid_value", "models", "models names no model; leave it out to allow every model")
+            .rejection();
       }
     } else if (m != null) {
       throw ApiError.invalid("invalid_type", "models", "models must be a list of model names").rejection();

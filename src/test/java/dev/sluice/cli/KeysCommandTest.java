@@ -134,6 +134,9 @@ class KeysCommandTest {
         // beyond what POST /admin/keys accepts (and what a token bucket can refill)
         new String[] {"keys", "create", "--name", "a", "--rpm", "100000000000"},
         new String[] {"keys", "create", "--name", "a", "--tpm", "2147483648"},
+        // an empty list (an unset variable in a script) must not grant every model
+        new String[] {"keys", "create", "--name", "a", "--models", ""},
+        new String[] {"keys", "create", "--name", "a", "--models", " , "},
         new String[] {"keys", "create", "--name", ""},
         new String[] {"keys", "create", "--name", "   "},
         new String[] {"keys", "create", "--name", "n".repeat(101)},
@@ -161,6 +164,23 @@ class KeysCommandTest {
       assertThat(chat(http, gw, key)).isEqualTo(200);
       assertThat(sluice("keys", "revoke", "from-cli").code()).isZero();
       await().atMost(Duration.ofSeconds(15)).until(() -> chat(http, gw, key) == 401);
+    } finally {
+      gw.close();
+    }
+  }
+
+  /** {@code --models "other, demo"}, as people type lists, grants demo (not a model named " demo"). */
+  @Test
+  void spacesAroundModelNamesAreNotPartOfTheNames() throws Exception {
+    String key = create("--name", "spaced", "--models", "other, demo");
+    String row = sluice("keys", "list").out().lines().filter(l -> l.contains("spaced")).findFirst().orElseThrow();
+    String[] cols = row.trim().split("\\s+");
+    assertThat(cols[cols.length - 1].split(",")).as("models, in any order").containsExactlyInAnyOrder("demo", "other");
+    Gateway gw = Gateway.start(new ConfigLoader(java.util.Map.of()).loadText(TestGateway.SIMPLE, "test"),
+        new Gateway.Options(dir, null));
+    HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    try {
+      assertThat(chat(http, gw, key)).isEqualTo(200);
     } finally {
       gw.close();
     }

@@ -45,6 +45,8 @@ class KeyRequestTest {
       "'{\"name\":\"a\",\"models\":[\"\"]}'           | invalid_value | models",
       "'{\"name\":\"a\",\"models\":[\"a,b\"]}'        | invalid_value | models",
       "'{\"name\":\"a\",\"models\":[null]}'           | invalid_value | models",
+      "'{\"name\":\"a\",\"models\":\"\"}'             | invalid_value | models",
+      "'{\"name\":\"a\",\"models\":\" , \"}'          | invalid_value | models",
       "'{\"name\":\"a\",\"priority\":\"urgent\"}'     | invalid_value | priority",
       "'{\"name\":\"a\",\"priority\":1}'              | invalid_value | priority",
       "'{\"name\":\"a\",\"rpm\":0}'                   | invalid_value | rpm",
@@ -84,6 +86,8 @@ class KeyRequestTest {
          "priority":"HIGH","max_tokens":4096}"""));
     assertThat(k).isEqualTo(new KeyRequest("app1", Set.of("demo", "gpt-4o"), 600, 200000, 20, Priority.HIGH, 4096));
     assertThat(KeyRequest.parse(Buffer.buffer("{\"name\":\"b\",\"models\":\"demo, gpt-4o,\"}")).models())
+        .containsExactly("demo", "gpt-4o");
+    assertThat(KeyRequest.parse(Buffer.buffer("{\"name\":\"b\",\"models\":[\" demo\",\"gpt-4o \"]}")).models())
         .containsExactly("demo", "gpt-4o");
     KeyRequest d = KeyRequest.parse(Buffer.buffer("{\"name\":\"c\",\"rpm\":null,\"priority\":null,\"rpm\":10.0}"));
     assertThat(d.rpm()).isEqualTo(10);
