@@ -268,7 +268,7 @@ public final class Metrics implements Recorder, Telemetry {
   public void retrySkipped(String model, String reason) {
     String m = label(model);
     counter(new Key("sluice_retries_skipped", m, reason, null), k -> Counter.builder("sluice_retries_skipped")
-        .description("Failures not retried, by reason (budget, deadline, max_attempts, no_deployment)")
+        .description("Failures not retried, by reason (budget, deadline, max_attempts, no_capacity)")
         .tags("model", m, "reason", reason).register(registry)).increment();
   }
 
