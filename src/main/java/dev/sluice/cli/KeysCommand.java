@@ -39,9 +39,12 @@ final class KeysCommand implements Runnable {
     @Option(names = "--data-dir", description = "data directory (default: the current directory)")
     Path dataDir;
 
+    SluiceConfig loaded;
+
     KeyService open(Database[] holder) {
       ConfigLoader loader = ConfigLoader.fromEnvironment();
       SluiceConfig c = config == null ? loader.loadDefault() : loader.load(config);
+      loaded = c;
       if (!c.store().enabled()) {
         throw new IllegalStateException("the configuration has store.url: none; keys need a store");
       }
@@ -107,6 +110,13 @@ final class KeysCommand implements Runnable {
             maxConcurrency == null ? -1 : maxConcurrency, p, maxTokens == null ? -1 : maxTokens);
         System.out.println(c.secret());
         System.err.println("created key " + c.key().id() + " (" + name + "); this is the only time it is shown");
+        for (String model : m) {
+          if (!served(loaded, model)) {
+            // the gateway's configuration may differ (or change later): a warning, not a refusal
+            System.err.println("warning: model '" + model + "' is not served by " + (config == null
+                ? "the built-in configuration" : config.toString()) + "; requests for it get 404 model_not_found");
+          }
+        }
         return 0;
       } catch (java.sql.SQLException e) {
         System.err.println(e.getMessage() != null && e.getMessage().toLowerCase().contains("unique")
@@ -118,6 +128,16 @@ final class KeysCommand implements Runnable {
         }
       }
     }
+  }
+
+  /** A configured model, an alias, or {@code <provider>/<model>} on a pass-through provider. */
+  static boolean served(SluiceConfig c, String model) {
+    if (c.models().values().stream().anyMatch(mc -> mc.name().equals(model) || mc.aliases().contains(model))) {
+      return true;
+    }
+    int slash = model.indexOf('/');
+    var p = slash <= 0 ? null : c.providers().get(model.substring(0, slash));
+    return p != null && p.passthrough() && slash < model.length() - 1;
   }
 
   /** {@code --models "a, b"} as people type it: names without the spaces around them, blanks left out. */

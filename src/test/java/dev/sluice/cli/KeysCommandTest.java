@@ -169,6 +169,17 @@ class KeysCommandTest {
     }
   }
 
+  /** A typo in --models is told at once (the key is still made: the gateway's configuration may differ). */
+  @Test
+  void aModelTheConfigurationDoesNotServeIsWarnedOf() {
+    Run r = sluice("keys", "create", "--name", "typo", "--models", "demo,dmeo");
+    assertThat(r.code()).isZero();
+    assertThat(r.out().strip()).matches("sk-sluice-[A-Za-z0-9]{32}");
+    assertThat(r.err()).contains("warning: model 'dmeo' is not served").doesNotContain("model 'demo'");
+    Run ok = sluice("keys", "create", "--name", "fine", "--models", "demo");
+    assertThat(ok.err()).doesNotContain("warning");
+  }
+
   /** {@code --models "other, demo"}, as people type lists, grants demo (not a model named " demo"). */
   @Test
   void spacesAroundModelNamesAreNotPartOfTheNames() throws Exception {
