@@ -24,6 +24,8 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import java.util.List;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The edge of an inference request: checks what can be checked from the headers, reads the body
@@ -32,6 +34,7 @@ import java.util.Optional;
  * answered at once, in OpenAI's error shape, without reaching a provider.
  */
 final class InboundRequest extends Running.Member {
+  private static final Logger LOG = LoggerFactory.getLogger(InboundRequest.class);
   private final Services s;
   private final Execution.Context execution;
   private final HttpServerRequest req;
@@ -59,6 +62,26 @@ final class InboundRequest extends Running.Member {
   }
 
   void start() {
+    try {
+      begin();
+    } catch (RuntimeException e) {
+      failed(e);
+    }
+  }
+
+  /**
+   * A fault of the gateway's own (a bug) in reading or admitting the request: the client gets an
+   * answer, a 500, rather than waiting for ever, what the request held is released, and the log says
+   * what failed. (Once the request is handed to its execution, that execution's deadline ends it.)
+   */
+  private void failed(RuntimeException e) {
+    LOG.error("request {}: the gateway failed while reading or admitting it", requestId, e);
+    reject(new ApiError(500, "server_error", "internal_error", null,
+        "the gateway failed to serve this request (an internal error; its log has request id " + requestId + ")"),
+        null, true, Outcome.GATEWAY_ERROR);
+  }
+
+  private void begin() {
     s.ledger().requestOpened();
     // until it is answered here or handed to its execution, a stop must be able to end it
     execution.running().add(this);
@@ -151,7 +174,11 @@ final class InboundRequest extends Running.Member {
     });
     req.endHandler(v -> {
       if (!done) {
-        onBody();
+        try {
+          onBody();
+        } catch (RuntimeException e) {
+          failed(e);
+        }
       }
     });
   }

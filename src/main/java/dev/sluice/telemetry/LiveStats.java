@@ -81,7 +81,7 @@ public final class LiveStats implements dev.sluice.telemetry.Recorder {
     s.requests.increment();
     switch (r.outcome()) {
       case TIMEOUT -> s.timeouts.increment();
-      case UPSTREAM_ERROR, UNAVAILABLE -> s.errors.increment();
+      case UPSTREAM_ERROR, UNAVAILABLE, GATEWAY_ERROR -> s.errors.increment();
       case TRUNCATED -> s.truncated.increment();
       default -> { }
     }

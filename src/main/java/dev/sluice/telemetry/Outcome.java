@@ -15,7 +15,9 @@ public enum Outcome {
   /** The gateway refused the request (bad input, unknown model, limits). */
   REJECTED("rejected", 400),
   /** The gateway could not reach a provider at all. */
-  UNAVAILABLE("unavailable", 502);
+  UNAVAILABLE("unavailable", 502),
+  /** A fault of the gateway's own (a bug): the client got a 500 and the gateway's log says what failed. */
+  GATEWAY_ERROR("gateway_error", 500);
 
   private final String label;
   private final int defaultStatus;
