@@ -143,7 +143,7 @@ final class AdminApi {
                 ErrorResponder.send(ctx.response(), new ApiError(409, ApiError.INVALID_REQUEST, "key_name_taken",
                     "name", "a live key named '" + kr.name() + "' exists; revoke it or choose another name"));
               } else {
-                storeError(ctx, c.cause());
+                storeError(ctx, "the key could not be stored", c.cause());
               }
               return;
             }
@@ -158,7 +158,7 @@ final class AdminApi {
     }
     vertx.executeBlocking(() -> s.keys().list(), false).onComplete(ar -> {
       if (ar.failed()) {
-        storeError(ctx, ar.cause());
+        storeError(ctx, "the keys could not be read", ar.cause());
         return;
       }
       JsonArray data = new JsonArray();
@@ -174,7 +174,7 @@ final class AdminApi {
     String id = ctx.pathParam("id");
     vertx.executeBlocking(() -> s.keys().revoke(id), false).onComplete(ar -> {
       if (ar.failed()) {
-        storeError(ctx, ar.cause());
+        storeError(ctx, "the key could not be revoked", ar.cause());
       } else if (ar.result().isEmpty()) {
         ErrorResponder.send(ctx.response(), new ApiError(404, ApiError.INVALID_REQUEST, "not_found", "id",
             "no live key with id or name '" + id + "'"));
@@ -506,8 +506,13 @@ final class AdminApi {
   }
 
   private static void storeError(RoutingContext ctx, Throwable t) {
+    storeError(ctx, "the request log could not be read", t);
+  }
+
+  /** The store failed; {@code what} says what could not be done, for the one who reads the 503. */
+  private static void storeError(RoutingContext ctx, String what, Throwable t) {
     ErrorResponder.send(ctx.response(), new ApiError(503, "store_unavailable", "store_error", null,
-        "the request log could not be read: " + t.getMessage()));
+        what + ": " + t.getMessage()));
   }
 
   private static void json(HttpServerResponse resp, int status, JsonObject body) {

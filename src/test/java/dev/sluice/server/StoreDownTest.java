@@ -146,6 +146,11 @@ class StoreDownTest {
       assertThat(new JsonObject(e.body()).getJsonObject("error").getString("type")).isEqualTo("store_unavailable");
       HttpResponse<String> st = gw.send(HttpRequest.newBuilder(URI.create(gw.baseUrl() + "/admin/stats")).GET());
       assertThat(st.statusCode()).isEqualTo(503);
+      // keys live in the same store: a key operation says that it is the keys that failed
+      HttpResponse<String> k = gw.send(HttpRequest.newBuilder(URI.create(gw.baseUrl() + "/admin/keys")).GET());
+      assertThat(k.statusCode()).isEqualTo(503);
+      assertThat(new JsonObject(k.body()).getJsonObject("error").getString("message"))
+          .startsWith("the keys could not be read");
       gw.awaitAtRest();
     } finally {
       pg.restart();
