@@ -183,7 +183,7 @@ final class BenchCommand implements Callable<Integer> {
 
   private long warmupNanos() {
     String w = warmup.trim();
-    return w.matches("0+(\\.0+)?\\s*(ms|s|m|h)?") ? 0 : duration("--warmup", w);
+    return Durations.isZero(w) ? 0 : duration("--warmup", w);
   }
 
   private long duration(String option, String text) {

@@ -53,15 +53,15 @@ final class ServeCommand implements Callable<Integer> {
 
   @Option(names = "--drain", defaultValue = "20s",
       description = "on SIGTERM or Ctrl-C, how long the requests in flight may take to finish before they are ended"
-          + " (default: ${DEFAULT-VALUE}); a second signal ends them at once")
+          + " (default: ${DEFAULT-VALUE}; 0 ends them at once); a second signal ends them at once")
   String drain;
 
   @Override
   public Integer call() throws Exception {
-    Duration drainPeriod = Durations.parse(drain);
+    Duration drainPeriod = Durations.isZero(drain) ? Duration.ZERO : Durations.parse(drain);
     if (drainPeriod == null) {
       throw new CommandLine.ParameterException(spec.commandLine(),
-          "--drain: '" + drain + "' is not a positive duration such as 500ms, 20s or 1m");
+          "--drain: '" + drain + "' is not a duration such as 0, 500ms, 20s or 1m");
     }
     ConfigLoader loader = ConfigLoader.fromEnvironment();
     ConfigLoader.Result r = config == null ? loader.checkDefault() : loader.check(config);

@@ -16,6 +16,16 @@ public final class Durations {
 
   private Durations() {}
 
+  private static final Pattern ZERO = Pattern.compile("0+(\\.0+)?\\s*(ms|s|m|h)?");
+
+  /**
+   * Whether {@code text} is a zero duration ({@code 0}, {@code 0s}, {@code 0.0ms}): valid where a
+   * setting may be zero (no warm-up, no drain), which {@link #parseNanos} refuses as not positive.
+   */
+  public static boolean isZero(String text) {
+    return text != null && ZERO.matcher(text.trim()).matches();
+  }
+
   /** Returns the duration in nanoseconds, or -1 when the text is not a valid positive duration. */
   public static long parseNanos(String text) {
     if (text == null) {

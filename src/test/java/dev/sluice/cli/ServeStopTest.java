@@ -26,6 +26,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@code sluice serve} as its own process, stopped with SIGTERM (what Ctrl-C, systemd and
@@ -134,9 +136,10 @@ class ServeStopTest {
     assertThat(logged()).containsExactly("plain 200 success", "stream 200 success");
   }
 
-  @Test
-  void requestsStillRunningWhenTheDrainEndsGetAnErrorNotACut() throws Exception {
-    int port = serve("--drain", "1s");
+  @ParameterizedTest
+  @ValueSource(strings = {"1s", "0"})
+  void requestsStillRunningWhenTheDrainEndsGetAnErrorNotACut(String drain) throws Exception {
+    int port = serve("--drain", drain);
     StringBuffer streamed = new StringBuffer();
     CompletableFuture<Received> stream = send(port, true, 5, 1000, streamed);
     CompletableFuture<Received> plain = send(port, false, 5, 1000, new StringBuffer());

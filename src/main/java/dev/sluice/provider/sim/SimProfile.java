@@ -165,7 +165,7 @@ public record SimProfile(long seed, SimModel defaults, Map<String, SimModel> mod
       return (long) (n.asDouble() * 1e6); // bare numbers are milliseconds here
     }
     String text = n.asText().trim();
-    if (text.matches("0+(\\.0+)?\\s*(ms|s|m|h)?")) {
+    if (Durations.isZero(text)) {
       return 0;
     }
     long v = Durations.parseNanos(text);
