@@ -8,6 +8,7 @@ import dev.sluice.resilience.Execution;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
 
 /**
  * Sends each request to the stage that owns it. The inference paths are matched first and by
@@ -18,17 +19,22 @@ final class Dispatcher implements Handler<HttpServerRequest> {
   private final Execution.Context execution;
   private final InfoHandler info;
   private final Handler<HttpServerRequest> fallback;
+  private final Http2GoAway http2;
 
-  Dispatcher(Services s, UpstreamClients clients, Handler<HttpServerRequest> fallback) {
+  Dispatcher(Services s, UpstreamClients clients, Handler<HttpServerRequest> fallback, Http2GoAway http2) {
     this.s = s;
     this.execution = new Execution.Context(s.clock(), s.scheduler(), s.ledger(), s.recorder(), s.adapters(), clients,
         s.globalBudget(), s.random(), s.telemetry(), s.running().forThisLoop());
     this.info = new InfoHandler(s);
     this.fallback = fallback;
+    this.http2 = http2;
   }
 
   @Override
   public void handle(HttpServerRequest req) {
+    if (req.version() == HttpVersion.HTTP_2) {
+      http2.seen(req.connection()); // so that a stop can tell it to go away (Http2GoAway)
+    }
     String path = req.path();
     if (path == null) {
       // an HTTP/2 CONNECT has no :path (RFC 9113 8.5); the switch below would throw on it and leave
