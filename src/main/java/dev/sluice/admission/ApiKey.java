@@ -20,6 +20,28 @@ public record ApiKey(String id, String name, String hash, String prefix, Set<Str
     models = Set.copyOf(models);
   }
 
+  /** The longest name a key may have. */
+  public static final int MAX_NAME = 100;
+
+  /**
+   * Why {@code name} cannot name a new key, or null when it can: it must have a visible character,
+   * at most {@value #MAX_NAME} characters, no control characters (they garble listings and logs), and
+   * must not look like a key's id ({@code key_...}), since a key is revoked by id or by name.
+   */
+  public static String nameProblem(String name) {
+    String n = name == null ? "" : name.trim();
+    if (n.isEmpty() || n.length() > MAX_NAME) {
+      return "a key's name must be a non-empty name of at most " + MAX_NAME + " characters";
+    }
+    if (n.chars().anyMatch(Character::isISOControl)) {
+      return "a key's name must not contain control characters";
+    }
+    if (n.startsWith("key_")) {
+      return "a key's name must not begin with 'key_', which begins every key's id";
+    }
+    return null;
+  }
+
   public boolean revoked() {
     return revokedAt >= 0;
   }

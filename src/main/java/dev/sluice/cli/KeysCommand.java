@@ -79,8 +79,9 @@ final class KeysCommand implements Runnable {
 
     @Override
     public Integer call() throws Exception {
-      if (name.isBlank() || name.trim().length() > 100) {
-        System.err.println("--name must be a non-empty name of at most 100 characters");
+      String problem = ApiKey.nameProblem(name);
+      if (problem != null) {
+        System.err.println("--name: " + problem);
         return 2;
       }
       name = name.trim();

@@ -33,9 +33,12 @@ record KeyRequest(String name, Set<String> models, long rpm, long tpm, int maxCo
       }
     }
     Object n = o.getValue("name");
-    if (!(n instanceof String name) || name.isBlank() || name.length() > 100) {
-      throw ApiError.invalid("invalid_value", "name", "name must be a non-empty string of at most 100 characters")
-          .rejection();
+    if (!(n instanceof String name)) {
+      throw ApiError.invalid("invalid_value", "name", "name must be a string").rejection();
+    }
+    String problem = ApiKey.nameProblem(name);
+    if (problem != null) {
+      throw ApiError.invalid("invalid_value", "name", problem).rejection();
     }
     Set<String> models = new LinkedHashSet<>();
     Object m = o.getValue("models");

@@ -140,6 +140,8 @@ class KeysCommandTest {
         new String[] {"keys", "create", "--name", ""},
         new String[] {"keys", "create", "--name", "   "},
         new String[] {"keys", "create", "--name", "n".repeat(101)},
+        new String[] {"keys", "create", "--name", "ops\u0007bot"},
+        new String[] {"keys", "create", "--name", "key_abcdefabcdef"},
         new String[] {"keys", "create"},
         new String[] {"keys", "revoke"})) {
       Run r = sluice(args);
