@@ -55,13 +55,14 @@ record KeyRequest(String name, Set<String> models, long rpm, long tpm, int maxCo
           models.add(x.trim());
         }
       }
-      if (models.isEmpty()) {
-        // no models means every model: an empty text (a template's unset variable) must not grant that
-        throw ApiError.invalid("invalid_value", "models", "models names no model; leave it out to allow every model")
-            .rejection();
-      }
     } else if (m != null) {
       throw ApiError.invalid("invalid_type", "models", "models must be a list of model names").rejection();
+    }
+    if (m != null && models.isEmpty()) {
+      // no models means every model: an empty list or text (a template's unset variable, a filter that
+      // matched nothing) must not grant that
+      throw ApiError.invalid("invalid_value", "models", "models names no model; leave it out to allow every model")
+          .rejection();
     }
     Priority p = Priority.NORMAL;
     if (o.getValue("priority") != null) {

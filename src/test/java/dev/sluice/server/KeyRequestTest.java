@@ -49,6 +49,7 @@ class KeyRequestTest {
       "'{\"name\":\"a\",\"models\":[\"a,b\"]}'        | invalid_value | models",
       "'{\"name\":\"a\",\"models\":[null]}'           | invalid_value | models",
       "'{\"name\":\"a\",\"models\":\"\"}'             | invalid_value | models",
+      "'{\"name\":\"a\",\"models\":[]}'               | invalid_value | models",
       "'{\"name\":\"a\",\"models\":\" , \"}'          | invalid_value | models",
       "'{\"name\":\"a\",\"priority\":\"urgent\"}'     | invalid_value | priority",
       "'{\"name\":\"a\",\"priority\":1}'              | invalid_value | priority",

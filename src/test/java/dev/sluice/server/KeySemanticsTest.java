@@ -88,8 +88,8 @@ class KeySemanticsTest {
   /** premium's max_tokens ceiling (20) applies when premium serves, fallback or not. */
   @Test
   void aFallbackModelsMaxTokensCeilingHolds() {
-    assertThat(chatModel(newKey("\"models\":[]"), "premium", "\"max_tokens\":500").status()).isEqualTo(400);
-    Reply r = chatModel(newKey("\"models\":[]"), "cheap", "\"max_tokens\":500");
+    assertThat(chatModel(newKey("\"priority\":\"normal\""), "premium", "\"max_tokens\":500").status()).isEqualTo(400);
+    Reply r = chatModel(newKey("\"priority\":\"normal\""), "cheap", "\"max_tokens\":500");
     assertThat(r.status() == 200 && r.header("x-sluice-deployment").equals(java.util.Optional.of("p-ok")))
         .as("premium served max_tokens 500 above its 20 ceiling: " + r).isFalse();
   }
@@ -105,7 +105,7 @@ class KeySemanticsTest {
   /** The key's max_tokens ceiling cannot be escaped by leaving max_tokens out. */
   @Test
   void aGatewayQueueRefusalDoesNotCostTheKeysRpm() throws Exception {
-    String holder = newKey("\"models\":[]");
+    String holder = newKey("\"priority\":\"normal\"");
     String k = newKey("\"rpm\":2");
     // hold demo's only slot
     CompletableFuture<Reply> hold = chatAsync(gw, holder, "\"sim\":{\"first_token\":\"1500ms\"}");
