@@ -27,6 +27,8 @@ public final class OpenAiCompatible {
   private final int port;
   private final boolean ssl;
   private final String basePath;
+  /** The base URL's query with its '?' (Azure's {@code api-version}), or empty: after the endpoint's path. */
+  private final String query;
   private final CharSequence authorization;
   private final Map<String, String> extraHeaders;
   private final String chatTokenLimit;
@@ -38,6 +40,7 @@ public final class OpenAiCompatible {
     this.port = u.getPort() > 0 ? u.getPort() : ssl ? 443 : 80;
     String path = u.getRawPath() == null ? "" : u.getRawPath();
     this.basePath = path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
+    this.query = u.getRawQuery() == null || u.getRawQuery().isEmpty() ? "" : "?" + u.getRawQuery();
     this.authorization = provider.apiKey().isEmpty() ? null
         : HttpHeaders.createOptimized("Bearer " + provider.apiKey().reveal());
     this.extraHeaders = provider.headers();
@@ -67,7 +70,7 @@ public final class OpenAiCompatible {
         .setHost(host)
         .setPort(port)
         .setSsl(ssl)
-        .setURI(basePath + endpoint.upstreamSuffix())
+        .setURI(basePath + endpoint.upstreamSuffix() + query)
         .setConnectTimeout(Math.max(1, connectMillis));
     MultiMap h = o.getHeaders() == null ? MultiMap.caseInsensitiveMultiMap() : o.getHeaders();
     h.set(HttpHeaders.CONTENT_TYPE, JSON);

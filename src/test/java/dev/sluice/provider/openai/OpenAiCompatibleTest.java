@@ -27,13 +27,16 @@ class OpenAiCompatibleTest {
   HttpClient client;
   CompletableFuture<MultiMap> received;
   CompletableFuture<String> receivedBody;
+  CompletableFuture<String> receivedUri;
 
   @BeforeEach
   void setUp() throws Exception {
     vertx = Vertx.vertx();
     received = new CompletableFuture<>();
     receivedBody = new CompletableFuture<>();
+    receivedUri = new CompletableFuture<>();
     server = vertx.createHttpServer().requestHandler(req -> {
+      receivedUri.complete(req.uri());
       received.complete(MultiMap.caseInsensitiveMultiMap().addAll(req.headers()));
       req.body().onSuccess(b -> {
         receivedBody.complete(b.toString());
@@ -49,7 +52,11 @@ class OpenAiCompatibleTest {
   }
 
   ProviderConfig provider(String key, Map<String, String> headers) {
-    return new ProviderConfig("p", "openai", null, URI.create("http://127.0.0.1:" + server.actualPort() + "/v1/"),
+    return provider("/v1/", key, headers);
+  }
+
+  ProviderConfig provider(String pathAndQuery, String key, Map<String, String> headers) {
+    return new ProviderConfig("p", "openai", null, URI.create("http://127.0.0.1:" + server.actualPort() + pathAndQuery),
         key == null ? Secret.empty() : Secret.of(key), headers, Timeouts.DEFAULTS, 16, false, true, null, false, null);
   }
 
@@ -70,6 +77,15 @@ class OpenAiCompatibleTest {
     assertThat(h.get("x-request-id")).isEqualTo("req-7");
     assertThat(receivedBody.get(10, TimeUnit.SECONDS)).isEqualTo("{\"model\":\"m\"}");
     assertThat(r.options().getURI()).isEqualTo("/v1/chat/completions");
+  }
+
+  @Test
+  void theBaseUrlsQueryGoesWithEveryRequestAfterTheEndpointsPath() throws Exception {
+    // Azure OpenAI's deployment URLs need ?api-version=...; it was dropped without a word
+    OpenAiCompatible a = new OpenAiCompatible(provider("/openai/deployments/gpt/?api-version=2024-10-21", "k", Map.of()));
+    send(a.request(Endpoint.CHAT, false, Buffer.buffer("{}"), Long.MAX_VALUE, 1000, null));
+    assertThat(receivedUri.get(10, TimeUnit.SECONDS))
+        .isEqualTo("/openai/deployments/gpt/chat/completions?api-version=2024-10-21");
   }
 
   @Test
