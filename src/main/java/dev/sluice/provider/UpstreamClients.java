@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The HTTP clients of one event loop, one per provider. Each gateway event loop has its own so
@@ -38,13 +39,19 @@ public final class UpstreamClients {
         continue;
       }
       boolean ssl = "https".equals(p.baseUrl().getScheme());
+      int connect = (int) Math.min(Integer.MAX_VALUE, Math.max(p.timeouts().connect().toMillis(),
+          longestConnect.getOrDefault(p.name(), 0L)));
       HttpClientOptions options = new HttpClientOptions()
           .setSsl(ssl)
           .setKeepAlive(true)
           .setKeepAliveTimeout((int) KEEP_ALIVE.toSeconds())
           .setTcpNoDelay(true)
-          .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, Math.max(p.timeouts().connect().toMillis(),
-              longestConnect.getOrDefault(p.name(), 0L))))
+          .setConnectTimeout(connect)
+          // the TLS handshake is part of connecting (DESIGN.md 2.2): bounded like the TCP connect, not
+          // by Vert.x's own 10 s, which held a stalled handshake's socket long after a shorter guard
+          // fired and cut a longer one short
+          .setSslHandshakeTimeout(connect)
+          .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS)
           .setName("sluice-" + p.name());
       if (ssl && sniFor(p.baseUrl().getHost())) {
         // name the server in the handshake (SNI) for every host name: the JDK leaves it out for a
