@@ -56,11 +56,22 @@ public record Failure(Kind kind, Guard guard, long limitNanos, int status, Multi
     return new Failure(Kind.STREAM_ERROR, null, 0, 0, null, events, "the provider's stream reported an error");
   }
 
+  /**
+   * The exception's class and message, then its causes' messages, each once: a TLS failure says only
+   * "Failed to create SSL connection", the same for every fault; its causes say which (an untrusted
+   * or expired certificate, one for another name).
+   */
   private static String describe(Throwable t) {
     if (t == null) {
       return "unknown error";
     }
-    String m = t.getMessage();
-    return t.getClass().getSimpleName() + (m == null ? "" : ": " + m);
+    StringBuilder sb = new StringBuilder(t.getClass().getSimpleName());
+    for (Throwable c = t; c != null && c != c.getCause(); c = c.getCause()) {
+      String m = c.getMessage();
+      if (m != null && !m.isBlank() && sb.indexOf(m) < 0) {
+        sb.append(": ").append(m);
+      }
+    }
+    return sb.toString();
   }
 }
