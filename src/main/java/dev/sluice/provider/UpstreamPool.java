@@ -224,7 +224,7 @@ public final class UpstreamPool implements HttpClient {
           HttpClientResponse response = resp.result();
           response.end().onComplete(end -> {
             // an interim 1xx is not the end of the exchange: its final response is still to come
-            if (end.succeeded() && response.statusCode() >= 200
+            if (end.succeeded() && response.statusCode() >= 200 && framed(response)
                 && reusable(c, response.version(), response.getHeader(HttpHeaders.CONNECTION),
                 response.getHeader(HttpHeaders.KEEP_ALIVE))) {
               release(c);
@@ -235,6 +235,20 @@ public final class UpstreamPool implements HttpClient {
         }
       });
     });
+  }
+
+  /**
+   * Whether the answer's end was marked by its length or its chunked coding. One without either ends
+   * with the connection (RFC 9112 6.3): its end is the server's close, whose report may come after
+   * it, so the connection must not be handed on as if it were free.
+   */
+  private static boolean framed(HttpClientResponse response) {
+    int status = response.statusCode();
+    if (status == 204 || status == 304 || response.headers().contains(HttpHeaders.CONTENT_LENGTH)) {
+      return true;
+    }
+    String coding = response.getHeader(HttpHeaders.TRANSFER_ENCODING);
+    return coding != null && coding.regionMatches(true, coding.length() - 7, "chunked", 0, 7);
   }
 
   private static boolean reusable(Conn c, HttpVersion version, String connection, String keepAlive) {

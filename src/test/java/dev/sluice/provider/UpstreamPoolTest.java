@@ -212,6 +212,26 @@ class UpstreamPoolTest {
   }
 
   @Test
+  void anAnswerEndedByItsConnectionsCloseDoesNotHandThatConnectionToAWaitingRequest() {
+    try (RawUpstream raw = new RawUpstream(RawUpstream.Mode.OK_UNTIL_CLOSE)) {
+      pool = pool(1, UpstreamPool.Connector.of(vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true))));
+      RequestOptions o = new RequestOptions().setMethod(HttpMethod.GET).setHost("127.0.0.1").setPort(raw.port())
+          .setURI("/v1/x").setConnectTimeout(5_000);
+      // in one turn of the loop: the second waits for the pool's one connection, and is due the next one
+      List<Future<String>> both = onLoop(() -> List.of(rawBody(o), rawBody(o)));
+      for (Future<String> f : both) {
+        assertThat(f.await()).contains("raw answer");
+      }
+      assertThat(raw.requests()).isEqualTo(2);
+      assertThat(opened.get()).isEqualTo(2);
+    }
+  }
+
+  private Future<String> rawBody(RequestOptions o) {
+    return pool.request(o).compose(HttpClientRequest::send).compose(HttpClientResponse::body).map(Buffer::toString);
+  }
+
+  @Test
   void sequentialExchangesShareOneConnection() {
     start(8);
     for (int i = 0; i < 5; i++) {

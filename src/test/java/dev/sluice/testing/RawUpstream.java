@@ -32,7 +32,12 @@ public final class RawUpstream implements AutoCloseable {
      * {@link #OK}, its text naming the request's last message ({@code "for <content>"}), so that a
      * test sees whose answer a client got.
      */
-    INTERIM_THEN_OK
+    INTERIM_THEN_OK,
+    /**
+     * The answer of {@link #OK} as JSON, framed by the connection's end: no {@code Content-Length},
+     * no chunked coding, no {@code Connection: close} (HTTP/1.1 allows it, RFC 9112 6.3), then closed.
+     */
+    OK_UNTIL_CLOSE
   }
 
   /** How long {@link Mode#INTERIM_THEN_OK} waits between the interim response and the answer. */
@@ -107,6 +112,12 @@ public final class RawUpstream implements AutoCloseable {
               out.write(jsonAnswer().getBytes(StandardCharsets.UTF_8));
             }
             out.flush();
+          }
+          case OK_UNTIL_CLOSE -> {
+            String answer = jsonAnswer();
+            out.write(answer.replaceFirst("content-length: \\d+\r\n", "").getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            return;
           }
           case RESET_ON_REQUEST -> {
             reset(s);
