@@ -506,6 +506,12 @@ public final class ConfigLoader {
         problems.error(path, "expected an http:// or https:// URL, found '" + url + "'");
         return null;
       }
+      if (u.getRawUserInfo() != null) {
+        // not sent by the gateway: every request would be refused, and the URL is not repeated here
+        problems.error(path, "a user and password in the URL are not sent; give them in the provider's headers "
+            + "(Authorization: Basic ...) or as its api_key");
+        return null;
+      }
       return u;
     } catch (java.net.URISyntaxException e) {
       problems.error(path, "not a valid URL: '" + url + "'");

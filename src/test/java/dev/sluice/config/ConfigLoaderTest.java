@@ -773,6 +773,17 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void credentialsInABaseUrlAreAnErrorThatDoesNotRepeatThem() {
+    // they would not be sent: the provider would refuse every request as the gateway's own fault
+    ConfigLoader.Result r = check("""
+        providers:
+          sim: { type: sim }
+          o: { type: openai, base_url: "https://ops:s3cret@ollama.example.com/v1" }
+        """ + SIM_MODEL);
+    assertThat(errorAt(r, "providers.o.base_url").message()).contains("headers").doesNotContain("s3cret");
+  }
+
+  @Test
   void aMissingSimulatorProfileIsAnError(@TempDir Path dir) throws Exception {
     String yaml = "providers:\n  sim: { type: sim, profile: missing.yaml }\n" + SIM_MODEL;
     ConfigLoader.Result r = new ConfigLoader(Map.of()).check(yaml, "t", dir, false);
