@@ -66,7 +66,8 @@ public record Failure(Kind kind, Guard guard, long limitNanos, int status, Multi
       return "unknown error";
     }
     StringBuilder sb = new StringBuilder(t.getClass().getSimpleName());
-    for (Throwable c = t; c != null && c != c.getCause(); c = c.getCause()) {
+    int depth = 0; // a chain is finite but need not end: A caused by B caused by A is possible
+    for (Throwable c = t; c != null && depth++ < 8; c = c.getCause()) {
       String m = c.getMessage();
       if (m != null && !m.isBlank() && sb.indexOf(m) < 0) {
         sb.append(": ").append(m);
