@@ -257,7 +257,7 @@ public final class Attempt implements AttemptGuards.Listener {
           fail(Failure.protocol("the provider's stream sent " + (MAX_BUFFERED >> 20) + " MiB without a token"));
         }
       }
-      case ERROR -> fail(Failure.streamError(pending));
+      case ERROR -> fail(Failure.streamError(detector.error()));
       case TOKEN, DONE -> {
         readyNanos = clock.getAsLong();
         firstTokenNanos = readyNanos;

@@ -26,7 +26,6 @@ import dev.sluice.telemetry.Ledger;
 import dev.sluice.telemetry.Outcome;
 import dev.sluice.telemetry.Recorder;
 import dev.sluice.telemetry.RequestRecord;
-import dev.sluice.stream.StreamTail;
 import dev.sluice.stream.Usage;
 import dev.sluice.telemetry.Telemetry;
 import io.vertx.core.Vertx;
@@ -717,18 +716,11 @@ public final class Execution extends Running.Member implements Attempt.Owner {
     resp.putHeader(SluiceHeaders.UPSTREAM_STATUS, events ? "200" : String.valueOf(status));
     copyProviderHeaders(upstreamHeaders);
     Buffer out = errorBody;
+    // for an error event before the first token, errorBody is the event's own JSON
     String type = upstreamHeaders == null ? null : upstreamHeaders.get(HttpHeaders.CONTENT_TYPE);
     boolean json = errorBody != null && errorBody.length() > 0
         && (type == null || type.contains("json")) && errorBody.getByte(0) == '{';
     String message = "deployment " + d.id() + " answered " + status;
-    if (events && errorBody != null && errorBody.length() > 0) {
-      // an error event before the first token: pass on the event's own JSON
-      StreamTail tail = new StreamTail();
-      tail.update(errorBody);
-      String payload = tail.lastEventData();
-      json = payload.startsWith("{");
-      out = Buffer.buffer(payload);
-    }
     if (!json) {
       out = Buffer.buffer(new ApiError(status, "upstream_error", "upstream_status_" + status, null,
           message + (errorBody == null || errorBody.length() == 0 ? "" : ": " + truncate(errorBody.toString(), 500)))

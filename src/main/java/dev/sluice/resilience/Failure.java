@@ -52,8 +52,9 @@ public record Failure(Kind kind, Guard guard, long limitNanos, int status, Multi
     return new Failure(Kind.PROTOCOL, null, 0, 0, null, null, message);
   }
 
-  public static Failure streamError(Buffer events) {
-    return new Failure(Kind.STREAM_ERROR, null, 0, 0, null, events, "the provider's stream reported an error");
+  /** An error event in place of a stream's first token; {@code data} is the event's data (its JSON). */
+  public static Failure streamError(String data) {
+    return new Failure(Kind.STREAM_ERROR, null, 0, 0, null, Buffer.buffer(data), "the provider's stream reported an error");
   }
 
   /**

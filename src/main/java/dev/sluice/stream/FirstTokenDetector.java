@@ -14,8 +14,9 @@ import java.io.IOException;
  * <p>A token is a non-empty {@code content}, {@code text}, {@code reasoning_content} or
  * {@code reasoning}, any {@code tool_calls} or {@code function_call}, or a {@code finish_reason}
  * (an empty answer is still an answer). {@code [DONE]} ends the search too; an event with a
- * top-level {@code error} is reported as such. Only the start of a stream is parsed; after the
- * commit point, chunks are relayed untouched.
+ * top-level {@code error} is reported as such, and its data kept ({@link #error}): what follows it
+ * in the same read (vLLM's {@code [DONE]}) is not part of it. Only the start of a stream is
+ * parsed; after the commit point, chunks are relayed untouched.
  */
 public final class FirstTokenDetector {
   /** What the events seen so far amount to. */
@@ -25,6 +26,8 @@ public final class FirstTokenDetector {
   private int scanned;
   /** Where the search for the end of the event that starts at {@code scanned} resumes. */
   private int resume;
+  /** The data of the error event {@link #scan} answered {@link Signal#ERROR} for. */
+  private String error;
 
   /**
    * Scans complete events in {@code pending} not yet scanned.
@@ -63,7 +66,12 @@ public final class FirstTokenDetector {
     return Signal.NONE;
   }
 
-  private static Signal event(Buffer buf, int from, int to) {
+  /** The data of the event that made {@link #scan} answer {@link Signal#ERROR}; null before. */
+  public String error() {
+    return error;
+  }
+
+  private Signal event(Buffer buf, int from, int to) {
     // join the event's data lines
     StringBuilder data = null;
     int lineStart = from;
@@ -95,7 +103,11 @@ public final class FirstTokenDetector {
     if (payload.equals("[DONE]")) {
       return Signal.DONE;
     }
-    return classify(payload);
+    Signal s = classify(payload);
+    if (s == Signal.ERROR) {
+      error = payload;
+    }
+    return s;
   }
 
   static Signal classify(String json) {

@@ -183,4 +183,14 @@ class StreamRelayTest {
     assertThat(c.body()).contains("sorry");
     assertThat(c.record(gw).outcome()).isEqualTo(Outcome.SUCCESS);
   }
+
+  /** vLLM writes its error event and "data: [DONE]" back to back: they often arrive in one read. */
+  @Test
+  void anErrorEventBeforeTheFirstTokenIsPassedOnAlsoWhenDoneFollowsInTheSameRead() {
+    Call c = stream("demo", List.of(write(SSE_HEAD + chunk(ROLE
+        + "data: {\"error\":{\"message\":\"context too long\",\"type\":\"invalid_request_error\",\"code\":\"ctx\"}}\n\n"
+        + "data: [DONE]\n\n") + "0\r\n\r\n")));
+    assertThat(c.status()).as("%s", c).isEqualTo(502);
+    assertThat(new JsonObject(c.body()).getJsonObject("error").getString("code")).as("%s", c).isEqualTo("ctx");
+  }
 }
