@@ -1,6 +1,10 @@
 package dev.sluice.stream;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import io.vertx.core.buffer.Buffer;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -10,7 +14,8 @@ import java.nio.charset.StandardCharsets;
  *
  * <p>The window is parsed only when the stream ends, into events (separated by blank lines) and
  * their {@code data:} lines: a {@code data:} inside a JSON string is not an event, and comments or
- * keep-alives after the last event do not hide it. An event longer than the window has no visible
+ * keep-alives after the last event do not hide it. An error is an event whose JSON has a top-level
+ * {@code error} member, first or not. An event longer than the window has no visible
  * start and counts as neither {@code [DONE]} nor an error.
  */
 public final class StreamTail {
@@ -18,6 +23,7 @@ public final class StreamTail {
   static final int KEEP = 2048;
   /** KEEP is a power of two: a position's place in the ring is its low bits. */
   private static final int MASK = KEEP - 1;
+  private static final JsonFactory JSON = new JsonFactory();
   private final byte[] ring = new byte[KEEP];
   private long total;
 
@@ -147,7 +153,8 @@ public final class StreamTail {
   /**
    * For a stream ending in the usual {@code [DONE]} event: whether the event before it might be an
    * error, that is, unless it plainly starts with a {@code data:} line whose value starts with
-   * {@code {} and then something other than {@code "error"}. Anything unusual answers "might".
+   * {@code {} and has no {@code "error"} anywhere (OpenRouter puts its mid-stream {@code error}
+   * after the chunk's {@code id}). Anything unusual answers "might".
    */
   private boolean eventBeforeDoneMayBeError() {
     long end = total - DONE_EVENT.length; // the blank line that ends the event before [DONE]
@@ -171,11 +178,17 @@ public final class StreamTail {
     if (i >= end || at(i++) != '{') {
       return false; // data that is not an object is not an error
     }
-    while (i < end && at(i) == ' ') {
-      i++;
+    for (; i <= end - ERROR_MEMBER.length; i++) {
+      if (at(i) == '"' && matches(ERROR_MEMBER, i)) {
+        return true;
+      }
     }
-    for (byte b : ERROR_MEMBER) {
-      if (i >= end || at(i++) != b) {
+    return false;
+  }
+
+  private boolean matches(byte[] bytes, long position) {
+    for (int j = 0; j < bytes.length; j++) {
+      if (at(position + j) != bytes[j]) {
         return false;
       }
     }
@@ -197,7 +210,23 @@ public final class StreamTail {
     return ring[(int) (position & MASK)];
   }
 
+  /** An object with a top-level {@code error} that is not null, wherever it stands among its members. */
   private static boolean isError(String e) {
-    return e.startsWith("{") && e.replace(" ", "").startsWith("{\"error\"");
+    if (!e.startsWith("{") || !e.contains("\"error\"")) {
+      return false;
+    }
+    try (JsonParser p = JSON.createParser(e)) {
+      p.nextToken();
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String name = p.currentName();
+        if (p.nextToken() != JsonToken.VALUE_NULL && name.equals("error")) {
+          return true;
+        }
+        p.skipChildren();
+      }
+    } catch (IOException x) {
+      // not JSON past this point, and no error member before it
+    }
+    return false;
   }
 }

@@ -193,4 +193,23 @@ class StreamRelayTest {
     assertThat(c.status()).as("%s", c).isEqualTo(502);
     assertThat(new JsonObject(c.body()).getJsonObject("error").getString("code")).as("%s", c).isEqualTo("ctx");
   }
+
+  /**
+   * OpenRouter reports a failure mid-generation as an ordinary chunk with a top-level {@code error}
+   * member after its {@code id}, {@code object}, ...: the provider's own error ending.
+   */
+  @Test
+  void anErrorMemberThatIsNotTheChunksFirstIsTheProvidersErrorEnding() {
+    String failure = "data: {\"id\":\"x\",\"object\":\"chat.completion.chunk\",\"created\":0,\"model\":\"m\","
+        + "\"error\":{\"code\":\"server_error\",\"message\":\"Provider disconnected unexpectedly\"},"
+        + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\"},\"finish_reason\":\"error\"}]}\n\n";
+    Call done = stream("demo", List.of(write(SSE_HEAD + chunk(ROLE) + chunk(content("hello")) + chunk(failure)
+        + chunk("data: [DONE]\n\n") + "0\r\n\r\n")));
+    assertThat(done.record(gw).outcome()).as("the provider said its stream failed").isEqualTo(Outcome.TRUNCATED);
+    Call ended = stream("demo", List.of(write(SSE_HEAD + chunk(ROLE) + chunk(content("hello")) + chunk(failure)
+        + "0\r\n\r\n")));
+    assertThat(ended.record(gw).outcome()).isEqualTo(Outcome.TRUNCATED);
+    assertThat(lastEvent(ended)).as("the provider's error is relayed, not doubled by the gateway's")
+        .contains("Provider disconnected unexpectedly");
+  }
 }
