@@ -355,7 +355,10 @@ public final class Attempt implements AttemptGuards.Listener {
   }
 
   private void onUpstreamError(Throwable t) {
-    if (state != State.DONE) {
+    if (state == State.COMMITTED && tail.complete()) {
+      // the connection broke after the provider's last event, [DONE]: the answer is whole
+      onStreamEnd();
+    } else if (state != State.DONE) {
       terminate(Failure.reset(t), true);
     }
   }

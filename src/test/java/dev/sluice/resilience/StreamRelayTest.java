@@ -212,4 +212,16 @@ class StreamRelayTest {
     assertThat(lastEvent(ended)).as("the provider's error is relayed, not doubled by the gateway's")
         .contains("Provider disconnected unexpectedly");
   }
+
+  /** Some servers drop the connection once they have sent [DONE], without ending the chunked body. */
+  @Test
+  void aConnectionThatBreaksAfterDoneEndsACompleteStream() {
+    for (Step end : List.of(new ScriptedUpstream.Close(), new ScriptedUpstream.Reset())) {
+      Call c = stream("demo", List.of(write(SSE_HEAD + chunk(ROLE) + chunk(content("hello"))
+          + chunk("data: [DONE]\n\n")), pause(50), end));
+      assertThat(c.status()).isEqualTo(200);
+      assertThat(SseEvents.dispatched(c.body())).as("%s: %s", end, c.body()).last().isEqualTo("[DONE]");
+      assertThat(c.record(gw).outcome()).as("%s", end).isEqualTo(Outcome.SUCCESS);
+    }
+  }
 }
