@@ -336,6 +336,11 @@ public final class Attempt implements AttemptGuards.Listener {
   }
 
   private void onStreamEnd() {
+    endStream(false);
+  }
+
+  /** The stream ended, or broke or went silent after its last event; {@code abort} resets the exchange. */
+  private void endStream(boolean abort) {
     if (state == State.DONE) {
       return;
     }
@@ -348,25 +353,30 @@ public final class Attempt implements AttemptGuards.Listener {
       terminate(tail.endedWithError()
           ? Failure.reset(new IllegalStateException("the provider ended its stream with an error event"))
           : tail.complete() ? null : Failure.reset(new IllegalStateException(
-              "the provider closed the stream before [DONE]")), false);
+              "the provider closed the stream before [DONE]")), abort);
     } else {
-      terminate(Failure.protocol("the provider's stream ended before its first token"), false);
+      terminate(Failure.protocol("the provider's stream ended before its first token"), abort);
     }
   }
 
   private void onUpstreamError(Throwable t) {
-    if (state == State.COMMITTED && tail.complete()) {
-      // the connection broke after the provider's last event, [DONE]: the answer is whole
-      onStreamEnd();
-    } else if (state != State.DONE) {
-      terminate(Failure.reset(t), true);
-    }
+    breakOff(Failure.reset(t));
   }
 
   @Override
   public void onExpired(Guard guard, long limitNanos) {
-    if (state != State.DONE) {
-      terminate(Failure.timeout(guard, limitNanos), true);
+    breakOff(Failure.timeout(guard, limitNanos));
+  }
+
+  /**
+   * The exchange broke or a guard fired. After the provider's last event, [DONE], that lost nothing
+   * (some servers drop the connection, or leave it open, once they have sent it): the stream ended.
+   */
+  private void breakOff(Failure f) {
+    if (state == State.COMMITTED && tail.complete()) {
+      endStream(true);
+    } else if (state != State.DONE) {
+      terminate(f, true);
     }
   }
 

@@ -224,4 +224,14 @@ class StreamRelayTest {
       assertThat(c.record(gw).outcome()).as("%s", end).isEqualTo(Outcome.SUCCESS);
     }
   }
+
+  /** A provider that sends [DONE] but leaves its body open has answered in full: the idle guard ends it cleanly. */
+  @Test
+  void aProviderThatStaysOpenAfterDoneEndsACompleteStream() {
+    Call c = stream("demo", List.of(write(SSE_HEAD + chunk(ROLE) + chunk(content("hello"))
+        + chunk("data: [DONE]\n\n")), new ScriptedUpstream.Hang()));
+    assertThat(c.status()).isEqualTo(200);
+    assertThat(SseEvents.dispatched(c.body())).as("%s", c.body()).last().isEqualTo("[DONE]");
+    assertThat(c.record(gw).outcome()).isEqualTo(Outcome.SUCCESS);
+  }
 }
