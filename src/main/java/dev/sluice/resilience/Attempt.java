@@ -373,11 +373,21 @@ public final class Attempt implements AttemptGuards.Listener {
    * (some servers drop the connection, or leave it open, once they have sent it): the stream ended.
    */
   private void breakOff(Failure f) {
-    if (state == State.COMMITTED && tail.complete()) {
-      endStream(true);
-    } else if (state != State.DONE) {
+    if (!endIfComplete() && state != State.DONE) {
       terminate(f, true);
     }
+  }
+
+  /**
+   * Ends a committed stream whose provider has sent its last event, [DONE], as {@link Owner#finished
+   * finished} cleanly (the exchange reset); false, doing nothing, for any other attempt.
+   */
+  public boolean endIfComplete() {
+    if (state == State.COMMITTED && tail.complete()) {
+      endStream(true);
+      return true;
+    }
+    return false;
   }
 
   /** Ends the attempt without telling the owner (client gone, deadline, a hedge won). Idempotent. */

@@ -746,7 +746,7 @@ public final class Execution extends Running.Member implements Attempt.Owner {
   }
 
   private void deadlineFired() {
-    if (ended) {
+    if (ended || streamWasComplete()) {
       return;
     }
     boolean midEvent = committed && active.stream().anyMatch(Attempt::midEvent);
@@ -770,7 +770,7 @@ public final class Execution extends Running.Member implements Attempt.Owner {
    */
   @Override
   protected void gatewayStopping() {
-    if (ended) {
+    if (ended || streamWasComplete()) {
       return;
     }
     boolean midEvent = committed && active.stream().anyMatch(Attempt::midEvent);
@@ -784,6 +784,11 @@ public final class Execution extends Running.Member implements Attempt.Owner {
     } else {
       fail(e, Outcome.UNAVAILABLE);
     }
+  }
+
+  /** The committed stream had already ended in [DONE] (its provider left the exchange open): it ends cleanly. */
+  private boolean streamWasComplete() {
+    return committed && !active.isEmpty() && active.get(0).endIfComplete();
   }
 
   private void clientClosed() {

@@ -234,4 +234,15 @@ class StreamRelayTest {
     assertThat(SseEvents.dispatched(c.body())).as("%s", c.body()).last().isEqualTo("[DONE]");
     assertThat(c.record(gw).outcome()).isEqualTo(Outcome.SUCCESS);
   }
+
+  /** The same when the request's deadline comes before the idle guard would. */
+  @Test
+  void aProviderThatStaysOpenAfterDoneUntilTheDeadlineEndsACompleteStream() {
+    up.script(b -> List.of(write(SSE_HEAD + chunk(ROLE) + chunk(content("hello")) + chunk("data: [DONE]\n\n")),
+        new ScriptedUpstream.Hang()));
+    Call c = Calls.chat(gw, Calls.body("quick", "\"stream\":true"), "x-request-timeout", "1s");
+    assertThat(c.status()).isEqualTo(200);
+    assertThat(SseEvents.dispatched(c.body())).as("%s", c.body()).last().isEqualTo("[DONE]");
+    assertThat(c.record(gw).outcome()).isEqualTo(Outcome.SUCCESS);
+  }
 }
