@@ -786,13 +786,16 @@ public final class Execution extends Running.Member implements Attempt.Owner {
     }
   }
 
-  /** The committed stream had already ended in [DONE] (its provider left the exchange open): it ends cleanly. */
+  /**
+   * The committed stream had already ended in [DONE] (its provider left the exchange open, or has not
+   * closed it yet when a client that stops reading at [DONE] leaves): it ends cleanly.
+   */
   private boolean streamWasComplete() {
     return committed && !active.isEmpty() && active.get(0).endIfComplete();
   }
 
   private void clientClosed() {
-    if (ended) {
+    if (ended || streamWasComplete()) {
       return;
     }
     cancelAll();

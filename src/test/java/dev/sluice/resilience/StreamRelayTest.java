@@ -245,4 +245,32 @@ class StreamRelayTest {
     assertThat(SseEvents.dispatched(c.body())).as("%s", c.body()).last().isEqualTo("[DONE]");
     assertThat(c.record(gw).outcome()).isEqualTo(Outcome.SUCCESS);
   }
+
+  /**
+   * A client that stops reading at [DONE] (as many do) may close before the provider's body ends:
+   * it got the whole answer, which counts as one, with the usage the provider reported.
+   */
+  @Test
+  void aClientThatClosesAfterDoneWhileTheProviderHasNotEndedGotACompleteAnswer() throws Exception {
+    up.script(b -> List.of(write(SSE_HEAD + chunk(ROLE) + chunk(content("hello"))
+        + chunk("data: {\"id\":\"x\",\"choices\":[],\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":7}}\n\n")
+        + chunk("data: [DONE]\n\n")), new ScriptedUpstream.Hang()));
+    byte[] body = Calls.body("demo", "\"stream\":true").getBytes(StandardCharsets.UTF_8);
+    try (java.net.Socket s = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), gw.gateway().port())) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nx-request-id: closes-at-done\r\n"
+          + "Content-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      s.getOutputStream().write(body);
+      StringBuilder got = new StringBuilder();
+      byte[] buf = new byte[8192];
+      for (int n; !got.toString().contains("data: [DONE]\n\n") && (n = s.getInputStream().read(buf)) >= 0; ) {
+        got.append(new String(buf, 0, n, StandardCharsets.ISO_8859_1));
+      }
+      assertThat(got.toString()).contains("data: [DONE]\n\n");
+    }
+    RequestRecord r = Calls.record(gw, "closes-at-done");
+    assertThat(r.outcome()).isEqualTo(Outcome.SUCCESS);
+    assertThat(r.completionTokens()).isEqualTo(7);
+  }
 }
