@@ -336,6 +336,11 @@ public final class Attempt implements AttemptGuards.Listener {
   }
 
   private void onStreamEnd() {
+    if (state == State.RECEIVING && detector.scan(pending.appendString("\n\n")) == FirstTokenDetector.Signal.ERROR) {
+      // the provider's error event came without its blank line (a token there still ends too early)
+      terminate(Failure.streamError(detector.error()), false);
+      return;
+    }
     endStream(false);
   }
 

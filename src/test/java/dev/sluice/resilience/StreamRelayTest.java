@@ -273,4 +273,14 @@ class StreamRelayTest {
     assertThat(r.outcome()).isEqualTo(Outcome.SUCCESS);
     assertThat(r.completionTokens()).isEqualTo(7);
   }
+
+  /** As after the commit point, a provider's last event without its blank line still counts before it. */
+  @Test
+  void anErrorEventWithoutItsBlankLineBeforeTheFirstTokenIsPassedOn() {
+    Call c = stream("demo", List.of(write(SSE_HEAD + chunk(ROLE)
+        + chunk("data: {\"error\":{\"message\":\"context too long\",\"type\":\"invalid_request_error\",\"code\":\"ctx\"}}")
+        + "0\r\n\r\n")));
+    assertThat(c.status()).as("%s", c).isEqualTo(502);
+    assertThat(new JsonObject(c.body()).getJsonObject("error").getString("code")).as("%s", c).isEqualTo("ctx");
+  }
 }
