@@ -40,7 +40,12 @@ class StoreDownTest {
   @BeforeAll
   static void start() {
     pg = EmbeddedPg.start();
-    gw = TestGateway.start("""
+    gw = onNewDatabase();
+  }
+
+  /** A gateway whose request log is a fresh database of the test's PostgreSQL: a buffer of 50, batches of 10. */
+  private static TestGateway onNewDatabase() {
+    return TestGateway.start("""
         server: { port: 0, event_loops: 1 }
         providers:
           sim: { type: sim, seed: 7 }
@@ -174,16 +179,7 @@ class StoreDownTest {
    */
   @Test
   void aLogDegradedByAnOutageIsOkAgainWhenPostgresIsBackEvenWithoutTraffic() {
-    try (TestGateway idle = TestGateway.start("""
-        server: { port: 0, event_loops: 1 }
-        providers:
-          sim: { type: sim, seed: 7 }
-        store: { url: "%s", buffer: 50, batch_size: 10 }
-        models:
-          demo:
-            deployments:
-              - { id: sim-a, provider: sim, model: sim-fast }
-        """.formatted(pg.newDatabase()))) {
+    try (TestGateway idle = onNewDatabase()) {
       java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
       pg.stop();
       try {
