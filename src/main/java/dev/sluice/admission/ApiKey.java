@@ -1,5 +1,6 @@
 package dev.sluice.admission;
 
+import java.util.LinkedHashSet;
 import java.util.Set;
 
 /**
@@ -40,6 +41,20 @@ public record ApiKey(String id, String name, String hash, String prefix, Set<Str
       return "a key's name must not begin with 'key_', which begins every key's id";
     }
     return null;
+  }
+
+  /**
+   * Model names as people type them ({@code "a, b"} on a command line, or as text in a request):
+   * without the spaces around them, blanks left out, in the order given.
+   */
+  public static Set<String> modelNames(Iterable<String> given) {
+    Set<String> out = new LinkedHashSet<>();
+    for (String m : given) {
+      if (!m.isBlank()) {
+        out.add(m.trim());
+      }
+    }
+    return out;
   }
 
   public boolean revoked() {

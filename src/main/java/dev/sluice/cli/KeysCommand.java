@@ -10,7 +10,6 @@ import dev.sluice.store.Database;
 import dev.sluice.store.KeyStore;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -98,7 +97,7 @@ final class KeysCommand implements Runnable {
           return 2;
         }
       }
-      if (models != null && modelNames(models).isEmpty()) {
+      if (models != null && ApiKey.modelNames(models).isEmpty()) {
         // no models means every model: an empty --models (a script's unset variable) must not grant that
         System.err.println("--models names no model; leave it out to allow every model");
         return 2;
@@ -106,7 +105,7 @@ final class KeysCommand implements Runnable {
       Database[] db = new Database[1];
       try {
         KeyService keys = open(db);
-        Set<String> m = models == null ? Set.of() : modelNames(models);
+        Set<String> m = models == null ? Set.of() : ApiKey.modelNames(models);
         KeyService.Created c = keys.create(name, m, rpm == null ? -1 : rpm, tpm == null ? -1 : tpm,
             maxConcurrency == null ? -1 : maxConcurrency, p, maxTokens == null ? -1 : maxTokens);
         System.out.println(c.secret());
@@ -139,17 +138,6 @@ final class KeysCommand implements Runnable {
     int slash = model.indexOf('/');
     var p = slash <= 0 ? null : c.providers().get(model.substring(0, slash));
     return p != null && p.passthrough() && slash < model.length() - 1;
-  }
-
-  /** {@code --models "a, b"} as people type it: names without the spaces around them, blanks left out. */
-  static Set<String> modelNames(List<String> given) {
-    Set<String> out = new LinkedHashSet<>();
-    for (String m : given) {
-      if (!m.isBlank()) {
-        out.add(m.trim());
-      }
-    }
-    return out;
   }
 
   @Command(name = "list", mixinStandardHelpOptions = true, description = "List keys (never their secrets).")

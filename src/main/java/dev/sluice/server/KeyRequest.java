@@ -50,11 +50,7 @@ record KeyRequest(String name, Set<String> models, long rpm, long tpm, int maxCo
         models.add(s.trim());
       }
     } else if (m instanceof String s) {
-      for (String x : s.split(",")) {
-        if (!x.isBlank()) {
-          models.add(x.trim());
-        }
-      }
+      models.addAll(ApiKey.modelNames(java.util.Arrays.asList(s.split(","))));
     } else if (m != null) {
       throw ApiError.invalid("invalid_type", "models", "models must be a list of model names").rejection();
     }
