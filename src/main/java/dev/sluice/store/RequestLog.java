@@ -288,11 +288,11 @@ public final class RequestLog implements Recorder, AutoCloseable {
    */
   private void maybePrune() {
     long now = wallMillis.getAsLong();
-    if (!pruneUnderWay && now - lastPruneMs < PRUNE_EVERY_MS) {
-      return;
-    }
     if (!pruneUnderWay) {
-      lastPruneMs = now;
+      if (now - lastPruneMs < PRUNE_EVERY_MS) {
+        return;
+      }
+      lastPruneMs = now; // a new pass
     }
     int n = pruneChunk(now - config.retention().toMillis());
     pruneUnderWay = n == PRUNE_CHUNK;
