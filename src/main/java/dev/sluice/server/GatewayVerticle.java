@@ -88,8 +88,9 @@ final class GatewayVerticle extends VerticleBase {
   }
 
   /**
-   * Completes once {@link #shutdown} has told every client and closed the listener: from then on no
-   * new request arrives, so a drain that finds none in flight is over.
+   * Completes once {@link #shutdown} has sent every HTTP/2 client its last GOAWAY; the listener's
+   * close is started by that same completion, on this event loop, before the caller hears of it.
+   * From then on no new request is taken, so a drain that finds none in flight is over.
    */
   Future<?> shutdownBegun() {
     return told;
